@@ -1,0 +1,74 @@
+/**
+ * Fixtures for the browser-shell specs: a real `atelier serve` process (the built CLI) with a
+ * fresh data folder per worker, and its tokened URL.
+ */
+import { test as base } from '@playwright/test';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+export interface AtelierServer {
+  url: string;
+  origin: string;
+  token: string;
+  home: string;
+  process: ChildProcess;
+}
+
+/** Start `atelier serve` and wait for the URL it prints. */
+export async function startServer(env: NodeJS.ProcessEnv = {}): Promise<AtelierServer> {
+  const home = mkdtempSync(join(tmpdir(), 'atelier-e2e-'));
+  const child = spawn(process.execPath, [join(ROOT, 'bin/atelier.js'), 'serve', '--port', '0'], {
+    cwd: ROOT,
+    env: { ...process.env, ATELIER_HOME: home, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`atelier serve printed no URL in 30 s:\n${output}`)), 30_000);
+    const onData = (chunk: Buffer): void => {
+      output += chunk.toString();
+      const match = /(http:\/\/127\.0\.0\.1:\d+\/\?token=[\w-]+)/.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1]!);
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`atelier serve exited (${code}):\n${output}`));
+    });
+  });
+  const parsed = new URL(url);
+  return { url, origin: parsed.origin, token: parsed.searchParams.get('token')!, home, process: child };
+}
+
+export async function stopServer(server: AtelierServer): Promise<void> {
+  if (server.process.exitCode === null) {
+    const exited = new Promise((resolve) => server.process.once('exit', resolve));
+    server.process.kill('SIGTERM');
+    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5000))]);
+    if (server.process.exitCode === null) server.process.kill('SIGKILL');
+  }
+  rmSync(server.home, { recursive: true, force: true });
+}
+
+export const test = base.extend<object, { server: AtelierServer }>({
+  server: [
+    // eslint-disable-next-line no-empty-pattern
+    async ({}, use) => {
+      const server = await startServer();
+      await use(server);
+      await stopServer(server);
+    },
+    { scope: 'worker' },
+  ],
+});
+
+export { expect } from '@playwright/test';

@@ -1,0 +1,68 @@
+/**
+ * The main window and the security rules every web content obeys: context isolation, sandbox,
+ * no Node in the page, no navigation away, no new windows, external links only for http(s),
+ * and every permission request denied.
+ */
+import { app, BrowserWindow, session, shell, type WebContents, type WebFrameMain } from 'electron';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const rendererIndex = fileURLToPath(new URL('../renderer/index.html', import.meta.url));
+const devServerUrl = !app.isPackaged ? process.env.ELECTRON_RENDERER_URL : undefined;
+
+/** The origin(s) Atelier's own renderer loads from; everything else is untrusted. */
+export function isTrustedFrame(frame: WebFrameMain | null): boolean {
+  if (!frame) return false;
+  const url = frame.url;
+  if (devServerUrl && url.startsWith(devServerUrl)) return true;
+  return url === pathToFileURL(rendererIndex).href || url.startsWith(`${pathToFileURL(rendererIndex).href}#`) || url.startsWith(`${pathToFileURL(rendererIndex).href}?`);
+}
+
+export function isSafeExternalUrl(url: string): boolean {
+  try {
+    const protocol = new URL(url).protocol;
+    return protocol === 'https:' || protocol === 'http:';
+  } catch {
+    return false;
+  }
+}
+
+function guardContents(contents: WebContents): void {
+  contents.on('will-navigate', (event) => event.preventDefault());
+  contents.on('will-redirect', (event) => event.preventDefault());
+  contents.on('will-attach-webview', (event) => event.preventDefault());
+  contents.setWindowOpenHandler(({ url }) => {
+    if (isSafeExternalUrl(url)) void shell.openExternal(url);
+    return { action: 'deny' };
+  });
+}
+
+/** Applied once, before any window exists. */
+export function setupSecurity(): void {
+  session.defaultSession.setPermissionRequestHandler((_contents, _permission, callback) => callback(false));
+  session.defaultSession.setPermissionCheckHandler(() => false);
+  app.on('web-contents-created', (_event, contents) => guardContents(contents));
+}
+
+export function createMainWindow(): BrowserWindow {
+  const window = new BrowserWindow({
+    width: 1280,
+    height: 860,
+    minWidth: 900,
+    minHeight: 600,
+    show: false,
+    title: 'Atelier',
+    backgroundColor: '#14161a',
+    webPreferences: {
+      preload: fileURLToPath(new URL('../preload/index.cjs', import.meta.url)),
+      contextIsolation: true,
+      sandbox: true,
+      nodeIntegration: false,
+      webSecurity: true,
+      spellcheck: false,
+    },
+  });
+  window.once('ready-to-show', () => window.show());
+  if (devServerUrl) void window.loadURL(devServerUrl);
+  else void window.loadFile(rendererIndex);
+  return window;
+}

@@ -1,0 +1,48 @@
+/**
+ * The renderer's single door to the core. In Electron it is the preload's bridge; in a browser it
+ * is the WebSocket bridge. Calls throw `ApiError` (with the core's error kind) instead of
+ * returning results, so views can `try`/`catch` and show `message` as is.
+ */
+import type { AtelierBridge, CallResult } from '../../../src-main/contract';
+import type { ErrorKind } from '../../../src-main/core/errors';
+import { WebSocketBridge, type ConnectionState } from './ws-bridge';
+
+export class ApiError extends Error {
+  constructor(
+    readonly kind: ErrorKind,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+export async function unwrap<T>(pending: Promise<CallResult<T>>): Promise<T> {
+  const result = await pending;
+  if (result.ok) return result.value;
+  throw new ApiError(result.error.kind, result.error.message);
+}
+
+export interface Connection {
+  bridge: AtelierBridge;
+  shell: 'electron' | 'browser';
+  /** Browser shell only: socket state changes. */
+  onState(listener: (state: ConnectionState) => void): void;
+}
+
+export function connect(): Connection {
+  if (window.atelier) {
+    return { bridge: window.atelier, shell: 'electron', onState: (listener) => listener('open') };
+  }
+  const token = new URLSearchParams(location.search).get('token') ?? '';
+  const protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
+  const socket = new WebSocketBridge(`${protocol}//${location.host}/ws?token=${encodeURIComponent(token)}`, token !== '');
+  return {
+    bridge: socket.bridge,
+    shell: 'browser',
+    onState: (listener) => {
+      socket.onStateChange = listener;
+      listener(socket.state);
+    },
+  };
+}
