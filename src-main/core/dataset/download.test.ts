@@ -1,4 +1,4 @@
-import { mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, symlink, utimes, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -227,6 +227,18 @@ describe('downloadDataset failures that need no real data', () => {
     expect(error.message).toContain(`${b}${TRAIN_IMAGES.gzName}: connection refused`);
     expect(error.message).toMatch(/check the internet connection.*apt install dataset-fashion-mnist.*choose a folder/);
     expect(await readdir(cacheDir)).toEqual([]);
+  });
+
+  it('removes staging folders a crashed process left behind, but not recent ones', async () => {
+    const stale = join(cacheDir, '.staging-crashed');
+    const recent = join(cacheDir, '.staging-running');
+    await mkdir(stale, { recursive: true });
+    await mkdir(recent);
+    await writeFile(join(stale, 'train-images-idx3-ubyte.gz.part'), 'partial');
+    const twoDaysAgo = new Date(Date.now() - 2 * 24 * 3600 * 1000);
+    await utimes(stale, twoDaysAgo, twoDaysAgo);
+    await failure(downloadDataset({ cacheDir, mirrors: [await deadMirror()] }));
+    expect(await readdir(cacheDir)).toEqual(['.staging-running']);
   });
 
   it('reports 404 from every mirror as download-failed', async () => {

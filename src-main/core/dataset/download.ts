@@ -190,7 +190,8 @@ async function fetchOneFile(
       await rm(tempPath, { force: true });
       throwIfCancelled(options.signal);
       if (!(error instanceof AtelierError) && !(error instanceof TransferError)) throw error;
-      attempts.push({ url, reason: firstClause(error.message, file), reached: error instanceof TransferError ? error.reached : true });
+      const transfer = error instanceof TransferError;
+      attempts.push({ url, reason: transfer ? error.message : firstClause(error.message, file), reached: transfer ? error.reached : true });
       meter.restart(index);
     }
   }
