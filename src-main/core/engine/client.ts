@@ -18,6 +18,16 @@ export interface EngineClientOptions {
 type Pending = { resolve: (value: unknown) => void; reject: (error: Error) => void; method: EngineMethod };
 type EngineListener = <E extends EngineEventName>(name: E, payload: EngineEvents[E]) => void;
 
+/**
+ * Tests run the worker from source. On Node 20, `--import tsx` in a worker's execArgv does not
+ * reach the worker's own entry (ERR_UNKNOWN_FILE_EXTENSION), so the worker registers tsx itself
+ * before importing the TypeScript file.
+ */
+function sourceWorkerBootstrap(entry: URL): string {
+  const tsxApi = import.meta.resolve('tsx/esm/api');
+  return `import(${JSON.stringify(tsxApi)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); });`;
+}
+
 export class EngineClient {
   readonly #options: EngineClientOptions;
   #worker: Worker | null = null;
@@ -42,12 +52,10 @@ export class EngineClient {
 
   #start(): Worker {
     if (this.#worker) return this.#worker;
-    const isTypeScript = this.#options.workerUrl.pathname.endsWith('.ts');
-    const worker = new Worker(this.#options.workerUrl, {
-      workerData: { preferBackend: this.#options.preferBackend ?? null },
-      // Tests run the worker from source; tsx compiles it on the fly.
-      execArgv: isTypeScript ? ['--import', 'tsx'] : [],
-    });
+    const workerData = { preferBackend: this.#options.preferBackend ?? null };
+    const worker = this.#options.workerUrl.pathname.endsWith('.ts')
+      ? new Worker(sourceWorkerBootstrap(this.#options.workerUrl), { eval: true, workerData, execArgv: [] })
+      : new Worker(this.#options.workerUrl, { workerData, execArgv: [] });
     worker.on('message', (message: EngineReply) => this.#onMessage(message));
     worker.on('error', (error) => this.#onExit(`the engine worker crashed: ${error.message}`));
     worker.on('exit', (code) => this.#onExit(`the engine worker stopped (exit code ${code})`));
