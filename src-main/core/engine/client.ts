@@ -57,8 +57,8 @@ export class EngineClient {
       ? new Worker(sourceWorkerBootstrap(this.#options.workerUrl), { eval: true, workerData, execArgv: [] })
       : new Worker(this.#options.workerUrl, { workerData, execArgv: [] });
     worker.on('message', (message: EngineReply) => this.#onMessage(message));
-    worker.on('error', (error) => this.#onExit(`the engine worker crashed: ${error.message}`));
-    worker.on('exit', (code) => this.#onExit(`the engine worker stopped (exit code ${code})`));
+    worker.on('error', (error) => this.#onExit(worker, `the engine worker crashed: ${error.message}`));
+    worker.on('exit', (code) => this.#onExit(worker, `the engine worker stopped (exit code ${code})`));
     this.#worker = worker;
     return worker;
   }
@@ -76,8 +76,9 @@ export class EngineClient {
     else pending.reject(fromErrorInfo(message.error));
   }
 
-  #onExit(reason: string): void {
-    if (!this.#worker) return;
+  #onExit(worker: Worker, reason: string): void {
+    // A dead worker's 'exit' follows its 'error'; by then a caller may already run a fresh one.
+    if (this.#worker !== worker) return;
     this.#worker = null;
     for (const [id, pending] of this.#pending) {
       this.#pending.delete(id);
@@ -119,6 +120,6 @@ export class EngineClient {
     const worker = this.#worker;
     if (!worker) return;
     await worker.terminate();
-    this.#onExit('the engine worker was terminated');
+    this.#onExit(worker, 'the engine worker was terminated');
   }
 }
