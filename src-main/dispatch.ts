@@ -35,7 +35,9 @@ export async function dispatch(
   context: CallContext,
 ): Promise<CallResult<unknown>> {
   if (!isCallName(channel)) {
-    return { ok: false, error: { kind: 'unknown-call', message: `Unknown call "${String(channel).slice(0, 80)}".` } };
+    // Not String(channel): it throws for an object without a prototype, and this must answer.
+    const message = typeof channel === 'string' ? `Unknown call "${channel.slice(0, 80)}".` : `Unknown call: the channel must be a string, not ${channel === null ? 'null' : typeof channel}.`;
+    return { ok: false, error: { kind: 'unknown-call', message } };
   }
   const parsed = calls[channel].input.safeParse(payload ?? {});
   if (!parsed.success) {

@@ -65,16 +65,26 @@ export function isErrorKind(value: unknown): value is ErrorKind {
   return typeof value === 'string' && (ERROR_KINDS as readonly string[]).includes(value);
 }
 
+/** The message of any thrown value; `String()` itself throws for an object without a prototype. */
+function messageOf(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  try {
+    return String(error);
+  } catch {
+    return Object.prototype.toString.call(error);
+  }
+}
+
 /** Any thrown value as an `ErrorInfo`; unknown errors become `internal` with their message kept. */
 export function toErrorInfo(error: unknown): ErrorInfo {
   if (error instanceof AtelierError) return error.toInfo();
   if (error && typeof error === 'object' && 'code' in error) {
     const code = (error as { code?: unknown }).code;
-    const message = error instanceof Error ? error.message : String(error);
+    const message = messageOf(error);
     if (code === 'ENOSPC') return { kind: 'disk-full', message: `The disk is full: ${message}. Free some space and try again.` };
     if (code === 'ENOENT') return { kind: 'not-found', message };
   }
-  const message = error instanceof Error ? error.message : String(error);
+  const message = messageOf(error);
   return { kind: 'internal', message: message || 'Unknown error' };
 }
 
