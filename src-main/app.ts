@@ -7,7 +7,12 @@ import type { Shell, SystemInfo } from './contract';
 import type { Handlers } from './dispatch';
 import { EventHub } from './events';
 import { EngineClient } from './core/engine/client';
+import { describeSources, type SourceOptions } from './core/dataset/sources';
+import { DatasetStore } from './core/dataset/store';
 import { atelierHome } from './core/paths';
+import { RunStore } from './core/runs/store';
+import { TrainingService } from './core/training/service';
+import { AtelierError } from './core/errors';
 import { APP_NAME, APP_VERSION } from './version';
 
 export interface AtelierOptions {
@@ -19,12 +24,17 @@ export interface AtelierOptions {
   preferBackend?: string | null;
   /** Electron's version when running inside Electron. */
   electronVersion?: string | null;
+  /** Dataset search overrides (tests); the environment and platform defaults otherwise. */
+  datasetSources?: Omit<SourceOptions, 'home' | 'chosenDir'>;
 }
 
 export interface Atelier {
   readonly home: string;
   readonly events: EventHub;
   readonly engine: EngineClient;
+  readonly runs: RunStore;
+  readonly dataset: DatasetStore;
+  readonly training: TrainingService;
   readonly handlers: Handlers;
   dispose(): Promise<void>;
 }
@@ -36,10 +46,19 @@ export function createAtelier(options: AtelierOptions): Atelier {
     workerUrl: options.engineWorkerUrl,
     preferBackend: options.preferBackend ?? process.env.ATELIER_BACKEND ?? null,
   });
-  engine.onEvent((name, payload) => events.emit(name, payload));
+  engine.onEvent((name, payload) => events.emit(name, payload as never));
+
+  /** A folder the person chose in this session (tried before every other source). */
+  const chosenDir: string | null = null;
+  const sourceOptions = (): SourceOptions => ({ ...options.datasetSources, home, chosenDir });
+  const locateDataset = async () => (await describeSources(sourceOptions())).selected;
+
+  const dataset = new DatasetStore({ locate: locateDataset });
+  const runs = new RunStore(home);
+  const training = new TrainingService({ engine, runs, events, dataset, locateDataset });
 
   const systemInfo = async (shell: Shell): Promise<SystemInfo> => {
-    const [engineInfo, dataset] = await Promise.all([engine.info(), describeDataset()]);
+    const [engineInfo, sources] = await Promise.all([engine.info(), describeSources(sourceOptions())]);
     return {
       appName: APP_NAME,
       appVersion: APP_VERSION,
@@ -52,20 +71,40 @@ export function createAtelier(options: AtelierOptions): Atelier {
       totalMemoryBytes: totalmem(),
       dataHome: home,
       engine: engineInfo,
-      dataset,
+      dataset: { using: sources.using, sources: sources.sources },
     };
   };
 
-  const describeDataset = async (): Promise<SystemInfo['dataset']> => ({ using: null, sources: [] });
-
   const handlers: Handlers = {
     'system.info': async (_input, context) => systemInfo(context.shell),
+    'training.presets': async () => engine.request('presets', {}),
+    'training.start': async (config) => training.start(config),
+    'training.stop': async () => training.stop(),
+    'training.state': async () => training.state(),
+    'runs.list': async () => runs.list(),
+    'runs.get': async ({ runId }) => runs.detail(runId),
+    'runs.delete': async ({ runId }) => {
+      const deleted = await runs.delete(runId);
+      events.emit('runs.changed', { runId });
+      return { deleted };
+    },
+    'runs.setActive': async ({ runId }) => {
+      if (!(await runs.hasModel(runId))) throw new AtelierError('no-model', `Run ${runId} has no saved model, so it cannot classify photos. Choose a run that finished at least one epoch.`);
+      await runs.setActive(runId);
+      events.emit('runs.changed', { runId });
+      return { activeRunId: runId };
+    },
+    'evaluation.get': async ({ runId, recompute }) => training.evaluation(runId, recompute ?? false),
+    'evaluation.samples': async (request) => training.samples(request),
   };
 
   return {
     home,
     events,
     engine,
+    runs,
+    dataset,
+    training,
     handlers,
     dispose: () => engine.terminate(),
   };

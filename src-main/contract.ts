@@ -78,6 +78,157 @@ export const SystemInfoSchema = z.object({
 });
 export type SystemInfo = z.infer<typeof SystemInfoSchema>;
 
+// ─── training, runs, evaluation ──────────────────────────────────────────────────────────────────
+
+export const PresetIdSchema = z.enum(['tutorial-mlp', 'cnn']);
+export type PresetId = z.infer<typeof PresetIdSchema>;
+
+/** Everything that defines a training run. Same config + same backend ⇒ same result. */
+export const TrainingConfigSchema = z
+  .object({
+    preset: PresetIdSchema,
+    epochs: z.number({ error: 'Epochs must be a number.' }).int('Epochs must be a whole number.').min(1, 'Epochs must be at least 1.').max(200, 'Epochs can be at most 200.'),
+    batchSize: z.number({ error: 'Batch size must be a number.' }).int('Batch size must be a whole number.').min(1, 'Batch size must be at least 1.').max(4096, 'Batch size can be at most 4,096.'),
+    learningRate: z.number({ error: 'Learning rate must be a number.' }).gt(0, 'Learning rate must be above 0.').max(1, 'Learning rate can be at most 1 (try 0.001).'),
+    hiddenUnits: z.number({ error: 'Hidden units must be a number.' }).int('Hidden units must be a whole number.').min(1, 'Hidden units must be at least 1.').max(4096, 'Hidden units can be at most 4,096.'),
+    validationSplit: z.number({ error: 'Validation split must be a number.' }).min(0, 'Validation split cannot be negative.').max(0.5, 'Validation split can be at most 0.5 (half the training images).'),
+    seed: z.number({ error: 'Seed must be a number.' }).int('Seed must be a whole number.').min(0, 'Seed cannot be negative.').max(2_147_483_647, 'Seed must fit in 31 bits.'),
+    /** Train on the first N training images only (quick trials and tests); null = all 60,000. */
+    trainLimit: z.number().int().min(100, 'Use at least 100 training images.').max(60_000).nullable(),
+  })
+  .strict();
+export type TrainingConfig = z.infer<typeof TrainingConfigSchema>;
+
+export const PresetSchema = z.object({
+  id: PresetIdSchema,
+  name: z.string(),
+  description: z.string(),
+  defaults: TrainingConfigSchema,
+  /** Which fields the preset uses (a CNN ignores hidden units of the MLP, etc.). */
+  editable: z.array(z.enum(['epochs', 'batchSize', 'learningRate', 'hiddenUnits', 'validationSplit', 'seed'])),
+  parameters: z.number().int(),
+});
+export type Preset = z.infer<typeof PresetSchema>;
+
+export const BatchProgressSchema = z.object({
+  runId: z.string(),
+  epoch: z.number().int(),
+  epochs: z.number().int(),
+  batch: z.number().int(),
+  batches: z.number().int(),
+  loss: z.number(),
+  accuracy: z.number(),
+  samplesPerSecond: z.number(),
+  etaSeconds: z.number().nullable(),
+});
+export type BatchProgress = z.infer<typeof BatchProgressSchema>;
+
+export const EpochMetricsSchema = z.object({
+  epoch: z.number().int(),
+  loss: z.number(),
+  accuracy: z.number(),
+  valLoss: z.number().nullable(),
+  valAccuracy: z.number().nullable(),
+  seconds: z.number(),
+  samplesPerSecond: z.number(),
+});
+export type EpochMetrics = z.infer<typeof EpochMetricsSchema>;
+
+export const RunStatusSchema = z.enum(['running', 'evaluating', 'completed', 'stopped', 'failed']);
+export type RunStatus = z.infer<typeof RunStatusSchema>;
+
+export const ClassScoresSchema = z.object({
+  classIndex: z.number().int(),
+  className: z.string(),
+  precision: z.number(),
+  recall: z.number(),
+  f1: z.number(),
+  support: z.number().int(),
+});
+export type ClassScores = z.infer<typeof ClassScoresSchema>;
+
+export const EvaluationSchema = z.object({
+  runId: z.string(),
+  evaluatedAt: z.string(),
+  testCount: z.number().int(),
+  loss: z.number(),
+  accuracy: z.number(),
+  /** confusion[true][predicted] counts. */
+  confusion: z.array(z.array(z.number().int())),
+  perClass: z.array(ClassScoresSchema),
+  backend: BackendNameSchema.nullable(),
+});
+export type Evaluation = z.infer<typeof EvaluationSchema>;
+
+export const RunSummarySchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  createdAt: z.string(),
+  origin: z.enum(['trained', 'imported']),
+  preset: z.string(),
+  backend: BackendNameSchema.nullable(),
+  status: RunStatusSchema,
+  epochsPlanned: z.number().int(),
+  epochsCompleted: z.number().int(),
+  durationSeconds: z.number(),
+  testAccuracy: z.number().nullable(),
+  testLoss: z.number().nullable(),
+  hasModel: z.boolean(),
+  active: z.boolean(),
+  error: z.string().nullable(),
+});
+export type RunSummary = z.infer<typeof RunSummarySchema>;
+
+export const RunDetailSchema = RunSummarySchema.extend({
+  config: TrainingConfigSchema.nullable(),
+  metrics: z.array(EpochMetricsSchema),
+});
+export type RunDetail = z.infer<typeof RunDetailSchema>;
+
+export const TrainingStateSchema = z.object({
+  runId: z.string().nullable(),
+  status: z.enum(['idle', 'preparing', 'running', 'stopping', 'evaluating']),
+  config: TrainingConfigSchema.nullable(),
+  lastBatch: BatchProgressSchema.nullable(),
+  metrics: z.array(EpochMetricsSchema),
+  backend: BackendNameSchema.nullable(),
+});
+export type TrainingState = z.infer<typeof TrainingStateSchema>;
+
+export const RunFinishedSchema = z.object({
+  runId: z.string(),
+  status: RunStatusSchema,
+  error: z.string().nullable(),
+  testAccuracy: z.number().nullable(),
+});
+export type RunFinished = z.infer<typeof RunFinishedSchema>;
+
+const RunIdSchema = z.string().regex(/^[A-Za-z0-9_-]{1,80}$/, 'Not a run id.');
+
+export const SampleFilterSchema = z
+  .object({
+    trueClass: z.number().int().min(0).max(9).nullable(),
+    predictedClass: z.number().int().min(0).max(9).nullable(),
+    correct: z.boolean().nullable(),
+  })
+  .strict();
+
+export const EvaluationSamplesSchema = z.object({
+  total: z.number().int(),
+  offset: z.number().int(),
+  items: z.array(
+    z.object({
+      index: z.number().int(),
+      label: z.number().int(),
+      predicted: z.number().int(),
+      probabilities: z.array(z.number()),
+    }),
+  ),
+  /** items.length × 784 grayscale bytes, base64. */
+  pixels: z.string(),
+});
+export type EvaluationSamples = z.infer<typeof EvaluationSamplesSchema>;
+
 // ─── calls ────────────────────────────────────────────────────────────────────────────────────────
 
 const NoInput = z.object({}).strict();
@@ -85,6 +236,26 @@ const NoInput = z.object({}).strict();
 /** Channel → input schema → output schema. */
 export const calls = {
   'system.info': { input: NoInput, output: SystemInfoSchema },
+  'training.presets': { input: NoInput, output: z.array(PresetSchema) },
+  'training.start': { input: TrainingConfigSchema, output: z.object({ runId: z.string() }) },
+  'training.stop': { input: NoInput, output: z.object({ stopping: z.boolean() }) },
+  'training.state': { input: NoInput, output: TrainingStateSchema },
+  'runs.list': { input: NoInput, output: z.array(RunSummarySchema) },
+  'runs.get': { input: z.object({ runId: RunIdSchema }).strict(), output: RunDetailSchema },
+  'runs.delete': { input: z.object({ runId: RunIdSchema }).strict(), output: z.object({ deleted: z.boolean() }) },
+  'runs.setActive': { input: z.object({ runId: RunIdSchema }).strict(), output: z.object({ activeRunId: z.string() }) },
+  'evaluation.get': { input: z.object({ runId: RunIdSchema, recompute: z.boolean().optional() }).strict(), output: EvaluationSchema },
+  'evaluation.samples': {
+    input: z
+      .object({
+        runId: RunIdSchema,
+        offset: z.number().int().min(0),
+        count: z.number().int().min(1).max(200),
+        filter: SampleFilterSchema.optional(),
+      })
+      .strict(),
+    output: EvaluationSamplesSchema,
+  },
 } as const satisfies Record<string, { input: z.ZodType; output: z.ZodType }>;
 
 export type Calls = typeof calls;
@@ -98,6 +269,11 @@ export const CALL_NAMES = Object.keys(calls) as CallName[];
 /** Event name → payload schema. Events flow from the core to every connected UI. */
 export const events = {
   'engine.status': EngineInfoSchema,
+  'training.batch': BatchProgressSchema,
+  'training.epoch': EpochMetricsSchema.extend({ runId: z.string(), epochs: z.number().int() }),
+  'training.state': TrainingStateSchema,
+  'training.finished': RunFinishedSchema,
+  'runs.changed': z.object({ runId: z.string().nullable() }),
 } as const satisfies Record<string, z.ZodType>;
 
 export type Events = typeof events;

@@ -6,10 +6,10 @@ import { parseArgs } from 'node:util';
 import { engineWorkerUrl, rendererDir } from '../locations';
 import { createAtelier, type Atelier } from '../app';
 import { dispatch } from '../dispatch';
-import type { CallName, CallOutput } from '../contract';
-import { fromErrorInfo, toErrorInfo } from '../core/errors';
+import type { CallName, CallOutput, EventPayload } from '../contract';
+import { AtelierError, fromErrorInfo, toErrorInfo } from '../core/errors';
 import { APP_VERSION } from '../version';
-import { formatSystemInfo } from './format';
+import { formatEpoch, formatEvaluation, formatRuns, formatSystemInfo } from './format';
 
 const HELP = `Atelier ${APP_VERSION} — train, judge, use and export a Fashion-MNIST clothing classifier.
 
@@ -18,6 +18,12 @@ Usage: atelier <command> [options]
 Commands:
   system [--json]              Engine backend (and why others were skipped), dataset sources, data folder
   serve [--port N]             Serve the app to a browser on 127.0.0.1 (prints a URL with a session token)
+  train [options] [--json]     Train a model; one line per epoch, then the test-set evaluation
+      --preset tutorial-mlp|cnn   --epochs N   --batch-size N   --learning-rate X
+      --hidden-units N   --validation-split X   --seed N   --limit N (first N training images)
+  evaluate --run ID|latest [--json] [--recompute]
+                               Test-set loss, accuracy, confusion matrix and per-class scores
+  runs [--json]                Every run: date, preset, backend, epochs, duration, test accuracy, status
   help                         This text
 
 Environment:
@@ -85,6 +91,118 @@ async function commandServe(args: string[], io: CliIo): Promise<number> {
   return 0;
 }
 
+function numberOption(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const parsed = Number(value);
+  if (value.trim() === '' || !Number.isFinite(parsed)) throw new AtelierError('invalid-config', `--${name} must be a number, not "${value}".`);
+  return parsed;
+}
+
+async function commandTrain(args: string[], io: CliIo): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      preset: { type: 'string', default: 'tutorial-mlp' },
+      epochs: { type: 'string' },
+      'batch-size': { type: 'string' },
+      'learning-rate': { type: 'string' },
+      'hidden-units': { type: 'string' },
+      'validation-split': { type: 'string' },
+      seed: { type: 'string' },
+      limit: { type: 'string' },
+      json: { type: 'boolean', default: false },
+    },
+    strict: true,
+  });
+  const atelier = makeAtelier();
+  try {
+    const presets = await call(atelier, 'training.presets', {});
+    const preset = presets.find((candidate) => candidate.id === values.preset);
+    if (!preset) throw new AtelierError('invalid-config', `Unknown preset "${values.preset}". Choose one of: ${presets.map((p) => p.id).join(', ')}.`);
+    const config = {
+      ...preset.defaults,
+      ...definedOnly({
+        epochs: numberOption('epochs', values.epochs),
+        batchSize: numberOption('batch-size', values['batch-size']),
+        learningRate: numberOption('learning-rate', values['learning-rate']),
+        hiddenUnits: numberOption('hidden-units', values['hidden-units']),
+        validationSplit: numberOption('validation-split', values['validation-split']),
+        seed: numberOption('seed', values.seed),
+        trainLimit: numberOption('limit', values.limit),
+      }),
+    };
+    let lastLine = 0;
+    const unsubscribe = atelier.events.subscribe((name, payload) => {
+      if (name === 'training.epoch') {
+        const epoch = payload as EventPayload<'training.epoch'>;
+        io.out(values.json ? JSON.stringify({ type: 'epoch', ...epoch }) : formatEpoch(epoch));
+      } else if (name === 'training.batch' && !values.json && process.stderr.isTTY && Date.now() - lastLine > 250) {
+        lastLine = Date.now();
+        const batch = payload as EventPayload<'training.batch'>;
+        process.stderr.write(`\r  epoch ${batch.epoch}/${batch.epochs} · batch ${batch.batch}/${batch.batches} · loss ${batch.loss.toFixed(4)} · ${Math.round(batch.samplesPerSecond)} samples/s   `);
+      }
+    });
+    const { runId } = await call(atelier, 'training.start', config);
+    if (!values.json) io.out(`Training run ${runId} (${preset.name}, backend ${atelier.engine.lastInfo?.backend ?? '?'}); Ctrl+C stops after the current batch.`);
+    const stopOnSignal = (): void => {
+      atelier.training.stop();
+    };
+    process.once('SIGINT', stopOnSignal);
+    await atelier.training.settled();
+    process.removeListener('SIGINT', stopOnSignal);
+    unsubscribe();
+    if (!values.json && process.stderr.isTTY) process.stderr.write('\n');
+    const run = await call(atelier, 'runs.get', { runId });
+    const evaluation = run.hasModel && run.status !== 'failed' ? await call(atelier, 'evaluation.get', { runId }) : null;
+    if (values.json) {
+      io.out(JSON.stringify({ type: 'result', runId, status: run.status, error: run.error, backend: run.backend, durationSeconds: run.durationSeconds, evaluation }));
+    } else {
+      io.out(`Run ${runId}: ${run.status}${run.error ? ` — ${run.error}` : ''}`);
+      if (evaluation) io.out(formatEvaluation(evaluation));
+    }
+    return run.status === 'failed' ? 1 : 0;
+  } finally {
+    await atelier.dispose();
+  }
+}
+
+function definedOnly<T extends Record<string, unknown>>(values: T): Partial<T> {
+  return Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined)) as Partial<T>;
+}
+
+async function resolveRun(atelier: Atelier, run: string | undefined): Promise<string> {
+  if (!run) throw new AtelierError('invalid-payload', 'Name a run with --run ID (or --run latest); `atelier runs` lists them.');
+  if (run !== 'latest') return run;
+  const latest = await atelier.runs.latestWithModel();
+  if (!latest) throw new AtelierError('no-model', 'There is no trained run yet. Train one with `atelier train`.');
+  return latest;
+}
+
+async function commandEvaluate(args: string[], io: CliIo): Promise<number> {
+  const { values } = parseArgs({ args, options: { run: { type: 'string' }, json: { type: 'boolean', default: false }, recompute: { type: 'boolean', default: false } }, strict: true });
+  const atelier = makeAtelier();
+  try {
+    const runId = await resolveRun(atelier, values.run);
+    const evaluation = await call(atelier, 'evaluation.get', { runId, recompute: values.recompute });
+    io.out(values.json ? JSON.stringify(evaluation) : formatEvaluation(evaluation));
+    return 0;
+  } finally {
+    await atelier.dispose();
+  }
+}
+
+async function commandRuns(args: string[], io: CliIo): Promise<number> {
+  const { values } = parseArgs({ args, options: { json: { type: 'boolean', default: false } }, strict: true });
+  const atelier = makeAtelier();
+  try {
+    const runs = await call(atelier, 'runs.list', {});
+    io.out(values.json ? JSON.stringify(runs, null, 2) : formatRuns(runs));
+    return 0;
+  } finally {
+    await atelier.dispose();
+  }
+}
+
 /** Entry point; returns the exit code. */
 export async function runCli(argv: string[], io: CliIo = defaultIo): Promise<number> {
   const [command, ...rest] = argv;
@@ -104,6 +222,12 @@ export async function runCli(argv: string[], io: CliIo = defaultIo): Promise<num
         return await commandSystem(rest, io);
       case 'serve':
         return await commandServe(rest, io);
+      case 'train':
+        return await commandTrain(rest, io);
+      case 'evaluate':
+        return await commandEvaluate(rest, io);
+      case 'runs':
+        return await commandRuns(rest, io);
       default:
         io.err(`Unknown command "${command}". Run \`atelier --help\` for the list.`);
         return 2;
@@ -111,6 +235,6 @@ export async function runCli(argv: string[], io: CliIo = defaultIo): Promise<num
   } catch (error) {
     const info = toErrorInfo(error);
     io.err(`atelier ${command}: ${info.message}`);
-    return info.kind === 'invalid-payload' || (error as { code?: string })?.code?.startsWith('ERR_PARSE_ARGS') ? 2 : 1;
+    return info.kind === 'invalid-payload' || info.kind === 'invalid-config' || (error as { code?: string })?.code?.startsWith('ERR_PARSE_ARGS') ? 2 : 1;
   }
 }

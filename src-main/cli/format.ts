@@ -1,4 +1,4 @@
-import type { SystemInfo } from '../contract';
+import type { EpochMetrics, Evaluation, RunSummary, SystemInfo } from '../contract';
 
 /** Human-readable System report for the terminal (the `--json` form prints the object as is). */
 export function formatSystemInfo(info: SystemInfo): string {
@@ -15,6 +15,32 @@ export function formatSystemInfo(info: SystemInfo): string {
   lines.push(`Fashion-MNIST: ${info.dataset.using ? `using ${info.dataset.using}` : 'not found'}`);
   for (const source of info.dataset.sources) {
     lines.push(`  ${source.state === 'found' ? '✔' : '·'} ${source.kind.padEnd(15)} ${source.state.padEnd(10)} ${source.location}`);
+  }
+  return lines.join('\n');
+}
+
+const pct = (value: number | null): string => (value === null ? '—' : `${(value * 100).toFixed(2)}%`);
+
+export function formatEpoch(epoch: EpochMetrics & { epochs: number }): string {
+  const validation = epoch.valLoss === null ? '' : ` · val loss ${epoch.valLoss.toFixed(4)} · val accuracy ${pct(epoch.valAccuracy)}`;
+  return `Epoch ${epoch.epoch}/${epoch.epochs}: loss ${epoch.loss.toFixed(4)} · accuracy ${pct(epoch.accuracy)}${validation} · ${epoch.seconds.toFixed(1)} s · ${Math.round(epoch.samplesPerSecond)} samples/s`;
+}
+
+export function formatEvaluation(evaluation: Evaluation): string {
+  const lines = [`Test set (${evaluation.testCount} images): accuracy ${pct(evaluation.accuracy)} · loss ${evaluation.loss.toFixed(4)}`, '', '  class          precision  recall     F1   support'];
+  for (const row of evaluation.perClass) {
+    lines.push(`  ${row.className.padEnd(13)} ${pct(row.precision).padStart(9)} ${pct(row.recall).padStart(8)} ${pct(row.f1).padStart(7)} ${String(row.support).padStart(8)}`);
+  }
+  return lines.join('\n');
+}
+
+export function formatRuns(runs: RunSummary[]): string {
+  if (runs.length === 0) return 'No runs yet. Train one with `atelier train`.';
+  const lines = ['  id                               preset        backend  epochs  duration  test acc  status'];
+  for (const run of runs) {
+    lines.push(
+      `${run.active ? '*' : ' '} ${run.id.padEnd(32)} ${run.preset.padEnd(13)} ${(run.backend ?? '—').padEnd(8)} ${`${run.epochsCompleted}/${run.epochsPlanned}`.padStart(6)} ${`${Math.round(run.durationSeconds)} s`.padStart(9)} ${pct(run.testAccuracy).padStart(9)}  ${run.status}`,
+    );
   }
   return lines.join('\n');
 }

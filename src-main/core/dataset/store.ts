@@ -46,18 +46,19 @@ export interface LoadOptions {
  */
 export async function loadDataset(source: DatasetSource, options: LoadOptions = {}): Promise<FashionMnist> {
   let filesDone = 0;
-  const parsed = new Map<DatasetFile, Uint8Array>();
+  // Keyed by name, not object identity: a source that crossed a thread boundary holds copies of the table's entries.
+  const parsed = new Map<string, Uint8Array>();
   await Promise.all(
     source.files.map(async (located) => {
       const bytes = await readVerifiedFile(located);
-      parsed.set(located.file, bytes);
+      parsed.set(located.file.name, bytes);
       filesDone += 1;
       options.onProgress?.({ file: located.file.name, filesDone, fileCount: source.files.length });
     }),
   );
   const bytesOf = (split: SplitName, kind: 'images' | 'labels'): { file: DatasetFile; bytes: Uint8Array } => {
     const file = DATASET_FILES.find((f) => f.split === split && f.kind === kind) as DatasetFile;
-    const bytes = parsed.get(file);
+    const bytes = parsed.get(file.name);
     if (!bytes) throw new AtelierError('dataset-missing', `${source.dir} has no ${file.name}; choose another folder or download the dataset`);
     return { file, bytes };
   };

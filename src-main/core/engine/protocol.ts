@@ -3,17 +3,45 @@
  * user). Requests carry an id; the worker answers each with exactly one `result` message, and may
  * send `event` messages at any time.
  */
-import type { EngineInfo, EventName, EventPayload } from '../../contract';
+import type { EngineInfo, EpochMetrics, EventName, EventPayload, Preset, TrainingConfig } from '../../contract';
+import type { DatasetSource } from '../dataset/sources';
+import type { Scores } from '../evaluation/metrics';
 import type { ErrorInfo } from '../errors';
 
 /** Method → params → result. Later features add methods here. */
 export interface EngineMethods {
   info: { params: Record<string, never>; result: EngineInfo };
+  presets: { params: Record<string, never>; result: Preset[] };
+  /** Train a new model; saves it to `modelDir` after every epoch, evaluates on the test set at the end. */
+  train: {
+    params: {
+      runId: string;
+      modelDir: string;
+      source: DatasetSource;
+      config: TrainingConfig;
+      /** Int32Array(1) over this buffer: non-zero means stop before the next batch. */
+      stopFlag: SharedArrayBuffer;
+    };
+    result: { epochsCompleted: number; stopped: boolean; metrics: EpochMetrics[]; evaluation: TestEvaluation | null };
+  };
+  /** Evaluate a saved model on the 10,000 test images. */
+  evaluate: { params: { modelDir: string; source: DatasetSource }; result: TestEvaluation };
+  /** Probabilities for inputs already preprocessed to 28×28 in [0, 1] (n × 784). */
+  predict: { params: { modelDir: string; pixels: Float32Array }; result: { probabilities: Float32Array } };
+  /** TensorFlow.js memory facts (tests use them to prove nothing leaks). */
+  memory: { params: Record<string, never>; result: { numTensors: number; numBytes: number } };
+}
+
+export interface TestEvaluation {
+  scores: Scores;
+  /** 10,000 × 10 probabilities, row-major. */
+  probabilities: Float32Array;
+  testCount: number;
 }
 export type EngineMethod = keyof EngineMethods;
 
 /** Events the worker pushes while it works: a subset of the contract's events, forwarded as is. */
-export type EngineEventName = Extract<EventName, 'engine.status'>;
+export type EngineEventName = Extract<EventName, 'engine.status' | 'training.batch' | 'training.epoch'>;
 export type EngineEvents = { [E in EngineEventName]: EventPayload<E> };
 
 export type EngineRequest = {

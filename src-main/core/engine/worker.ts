@@ -3,31 +3,155 @@
  * touches tensors (training, evaluation, prediction, export) runs here, as messages.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { toErrorInfo } from '../errors';
-import { selectBackend } from './backends';
+import * as tf from '@tensorflow/tfjs';
+import { AtelierError, toErrorInfo } from '../errors';
+import { CLASS_NAMES, PIXELS_PER_IMAGE } from '../dataset/files';
+import { loadDataset, type FashionMnist } from '../dataset/store';
+import type { DatasetSource } from '../dataset/sources';
+import { score } from '../evaluation/metrics';
 import type { EngineInfo } from '../../contract';
-import type { EngineMethods, EngineReply, EngineRequest, EngineWorkerOptions } from './protocol';
+import { selectBackend } from './backends';
+import { buildModel, describePresets } from './models';
+import { loadModel, saveModel } from './model-io';
+import { gatherPixels, predictProbabilities } from './tensors';
+import { trainModel } from './train';
+import { registerWasmTrainingKernels } from './wasm-kernels';
+import type { EngineEventName, EngineEvents, EngineMethods, EngineReply, EngineRequest, EngineWorkerOptions, TestEvaluation } from './protocol';
 
 if (!parentPort) throw new Error('The engine worker must run in a worker thread.');
 const port = parentPort;
 const options = (workerData ?? { preferBackend: null }) as EngineWorkerOptions;
 
-function post(message: EngineReply): void {
-  port.postMessage(message);
+function post(message: EngineReply, transfer: ArrayBuffer[] = []): void {
+  port.postMessage(message, transfer);
+}
+
+function emit<E extends EngineEventName>(name: E, payload: EngineEvents[E]): void {
+  post({ type: 'event', name, payload } as EngineReply);
 }
 
 const ready: Promise<EngineInfo> = selectBackend(options.preferBackend).then((info) => {
-  post({ type: 'event', name: 'engine.status', payload: info });
+  if (info.backend === 'wasm') {
+    const registration = registerWasmTrainingKernels(tf);
+    info.features.trainingKernels = registration.replaced.length + registration.added.length;
+  }
+  emit('engine.status', info);
   return info;
 });
+
+/** Datasets by folder, loaded once and shared by every request. */
+const datasets = new Map<string, Promise<FashionMnist>>();
+function dataset(source: DatasetSource): Promise<FashionMnist> {
+  let loading = datasets.get(source.dir);
+  if (!loading) {
+    loading = loadDataset(source);
+    loading.catch(() => datasets.delete(source.dir));
+    datasets.set(source.dir, loading);
+  }
+  return loading;
+}
+
+/** Loaded models by folder; a folder's model is reloaded when it was saved again. */
+const models = new Map<string, tf.LayersModel>();
+async function modelFor(dir: string): Promise<tf.LayersModel> {
+  const cached = models.get(dir);
+  if (cached) return cached;
+  const model = await loadModel(tf, dir);
+  if (models.size >= 3) {
+    const [oldestDir, oldest] = models.entries().next().value as [string, tf.LayersModel];
+    oldest.dispose();
+    models.delete(oldestDir);
+  }
+  models.set(dir, model);
+  return model;
+}
+function forgetModel(dir: string): void {
+  models.get(dir)?.dispose();
+  models.delete(dir);
+}
+
+async function evaluateOnTest(model: tf.LayersModel, data: FashionMnist): Promise<TestEvaluation> {
+  const test = data.test;
+  const identity = { length: test.count } as ArrayLike<number>;
+  const indices = new Proxy(identity, { get: (target, key) => (key === 'length' ? target.length : Number(key)) });
+  const probabilities = await predictProbabilities(tf, model, test.count, (start, end) => gatherPixels(test.images, indices, start, end));
+  return { scores: score(probabilities, test.labels, CLASS_NAMES), probabilities, testCount: test.count };
+}
 
 type MethodHandlers = {
   [M in keyof EngineMethods]: (params: EngineMethods[M]['params']) => Promise<EngineMethods[M]['result']>;
 };
 
+let training = false;
+
 const methods: MethodHandlers = {
   info: async () => ready,
+  presets: async () => describePresets(tf),
+  memory: async () => {
+    const memory = tf.memory();
+    return { numTensors: memory.numTensors, numBytes: memory.numBytes };
+  },
+  train: async ({ runId, modelDir, source, config, stopFlag }) => {
+    if (training) throw new AtelierError('busy', 'A training is already running in the engine.');
+    training = true;
+    const stop = new Int32Array(stopFlag);
+    const data = await dataset(source);
+    const model = buildModel(tf, config);
+    forgetModel(modelDir);
+    try {
+      const outcome = await trainModel(tf, model, config, data.train, {
+        shouldStop: () => Atomics.load(stop, 0) !== 0,
+        onBatch: (report) => emit('training.batch', { runId, epochs: config.epochs, ...report }),
+        onEpoch: async (metrics) => {
+          await saveModel(tf, model, modelDir, `e${metrics.epoch}`);
+          emit('training.epoch', { runId, epochs: config.epochs, ...metrics });
+        },
+      });
+      let evaluation: TestEvaluation | null = null;
+      if (outcome.epochsCompleted > 0) {
+        // A stopped run is judged by the model of its last finished epoch, as saved.
+        const judged = outcome.stopped ? await loadModel(tf, modelDir) : model;
+        try {
+          evaluation = await evaluateOnTest(judged, data);
+        } finally {
+          if (judged !== model) judged.dispose();
+        }
+      }
+      return { epochsCompleted: outcome.epochsCompleted, stopped: outcome.stopped, metrics: outcome.metrics, evaluation };
+    } finally {
+      model.dispose();
+      training = false;
+    }
+  },
+  evaluate: async ({ modelDir, source }) => {
+    const [model, data] = await Promise.all([modelFor(modelDir), dataset(source)]);
+    return evaluateOnTest(model, data);
+  },
+  predict: async ({ modelDir, pixels }) => {
+    if (pixels.length % PIXELS_PER_IMAGE !== 0) {
+      throw new AtelierError('invalid-payload', `Expected a multiple of ${PIXELS_PER_IMAGE} pixels, got ${pixels.length}.`);
+    }
+    const model = await modelFor(modelDir);
+    const count = pixels.length / PIXELS_PER_IMAGE;
+    const probabilities = await predictProbabilities(tf, model, count, (start, end) => pixels.subarray(start * PIXELS_PER_IMAGE, end * PIXELS_PER_IMAGE));
+    return { probabilities };
+  },
 };
+
+/** Typed arrays in a result travel without a copy. */
+function transferablesOf(value: unknown): ArrayBuffer[] {
+  const found: ArrayBuffer[] = [];
+  const visit = (node: unknown, depth: number): void => {
+    if (depth > 3 || !node || typeof node !== 'object') return;
+    if (ArrayBuffer.isView(node)) {
+      if (node.buffer instanceof ArrayBuffer && node.byteLength === node.buffer.byteLength && !found.includes(node.buffer)) found.push(node.buffer);
+      return;
+    }
+    for (const child of Object.values(node)) visit(child, depth + 1);
+  };
+  visit(value, 0);
+  return found;
+}
 
 port.on('message', async (request: EngineRequest) => {
   try {
@@ -35,7 +159,7 @@ port.on('message', async (request: EngineRequest) => {
     const handler = methods[request.method] as (params: unknown) => Promise<unknown>;
     if (!handler) throw new Error(`Unknown engine method "${String(request.method)}"`);
     const value = await handler(request.params);
-    post({ type: 'result', id: request.id, ok: true, value });
+    post({ type: 'result', id: request.id, ok: true, value }, transferablesOf(value));
   } catch (error) {
     post({ type: 'result', id: request.id, ok: false, error: toErrorInfo(error) });
   }

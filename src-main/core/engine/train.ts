@@ -1,0 +1,153 @@
+/**
+ * The training loop: seeded shuffles, batches built straight from the dataset's bytes, progress
+ * at most ~10 times a second, validation at each epoch end, and a stop that takes effect within
+ * one batch. Every tensor it makes is disposed before the next batch.
+ */
+import type * as tfType from '@tensorflow/tfjs';
+import type { EpochMetrics, TrainingConfig } from '../../contract';
+import { CLASS_COUNT } from '../dataset/files';
+import { lossAndAccuracy } from '../evaluation/metrics';
+import { mulberry32, shuffleInPlace } from './random';
+import { gatherLabels, gatherPixels, inputTensor, predictProbabilities } from './tensors';
+
+type Tf = typeof tfType;
+
+export interface LabelledImages {
+  /** count × 784 bytes */
+  images: Uint8Array;
+  labels: Uint8Array;
+  count: number;
+}
+
+export interface BatchReport {
+  epoch: number;
+  batch: number;
+  batches: number;
+  loss: number;
+  accuracy: number;
+  samplesPerSecond: number;
+  etaSeconds: number | null;
+}
+
+export interface TrainCallbacks {
+  onBatch?(report: BatchReport): void;
+  /** Called after each finished epoch (after validation); awaited, e.g. to save the model. */
+  onEpoch?(metrics: EpochMetrics): Promise<void> | void;
+  /** Checked before every batch. */
+  shouldStop?(): boolean;
+  /** Minimum milliseconds between two `onBatch` calls (default 100 ⇒ ≤ 10 per second). */
+  batchIntervalMs?: number;
+}
+
+export interface TrainOutcome {
+  epochsCompleted: number;
+  stopped: boolean;
+  metrics: EpochMetrics[];
+}
+
+/** Which images train and which validate: the first `trainLimit`, with the last fraction held out (as Keras does). */
+export function splitIndices(count: number, config: Pick<TrainingConfig, 'trainLimit' | 'validationSplit'>): { train: Uint32Array; validation: Uint32Array } {
+  const total = Math.min(count, config.trainLimit ?? count);
+  const validationCount = Math.floor(total * config.validationSplit);
+  const trainCount = total - validationCount;
+  const train = new Uint32Array(trainCount);
+  for (let i = 0; i < trainCount; i++) train[i] = i;
+  const validation = new Uint32Array(validationCount);
+  for (let i = 0; i < validationCount; i++) validation[i] = trainCount + i;
+  return { train, validation };
+}
+
+const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+export async function trainModel(
+  tf: Tf,
+  model: tfType.LayersModel,
+  config: TrainingConfig,
+  data: LabelledImages,
+  callbacks: TrainCallbacks = {},
+): Promise<TrainOutcome> {
+  const { train, validation } = splitIndices(data.count, config);
+  if (train.length === 0) throw new Error('No training images left after the validation split.');
+  const inputShape = (model.inputs[0]!.shape as (number | null)[]).slice(1) as number[];
+  const random = mulberry32(config.seed);
+  const batches = Math.ceil(train.length / config.batchSize);
+  const interval = callbacks.batchIntervalMs ?? 100;
+  const metrics: EpochMetrics[] = [];
+  let previousRate: number | null = null;
+
+  for (let epoch = 1; epoch <= config.epochs; epoch++) {
+    shuffleInPlace(train, random);
+    const epochStart = performance.now();
+    let lastReport = 0;
+    let lastYield = epochStart;
+    let lossSum = 0;
+    let accuracySum = 0;
+    let seen = 0;
+
+    for (let batch = 0; batch < batches; batch++) {
+      if (callbacks.shouldStop?.()) return { epochsCompleted: epoch - 1, stopped: true, metrics };
+      const start = batch * config.batchSize;
+      const end = Math.min(train.length, start + config.batchSize);
+      const xs = inputTensor(tf, gatherPixels(data.images, train, start, end), inputShape);
+      const ys = tf.tensor2d(gatherLabels(data.labels, train, start, end), [end - start, 1], 'float32');
+      let result: number | number[];
+      try {
+        result = await model.trainOnBatch(xs, ys);
+      } finally {
+        xs.dispose();
+        ys.dispose();
+      }
+      const [loss, accuracy] = Array.isArray(result) ? result : [result, Number.NaN];
+      if (!Number.isFinite(loss!)) {
+        throw new Error(`The loss became ${loss} in epoch ${epoch}, batch ${batch + 1}: training diverged. Try a lower learning rate.`);
+      }
+      lossSum += loss! * (end - start);
+      accuracySum += accuracy! * (end - start);
+      seen += end - start;
+
+      const now = performance.now();
+      if (callbacks.onBatch && (now - lastReport >= interval || batch === batches - 1)) {
+        lastReport = now;
+        const rate = seen / ((now - epochStart) / 1000);
+        const remaining = train.length - seen + (config.epochs - epoch) * train.length;
+        callbacks.onBatch({
+          epoch,
+          batch: batch + 1,
+          batches,
+          loss: lossSum / seen,
+          accuracy: accuracySum / seen,
+          samplesPerSecond: rate,
+          etaSeconds: Number.isFinite(rate) && rate > 0 ? remaining / (previousRate ?? rate) : null,
+        });
+      }
+      // Let the worker's message queue run now and then (predictions, info) without slowing batches.
+      if (now - lastYield > 50) {
+        lastYield = now;
+        await yieldToEventLoop();
+      }
+    }
+
+    const trainSeconds = (performance.now() - epochStart) / 1000;
+    previousRate = seen / trainSeconds;
+    let valLoss: number | null = null;
+    let valAccuracy: number | null = null;
+    if (validation.length > 0) {
+      const probabilities = await predictProbabilities(tf, model, validation.length, (start, end) => gatherPixels(data.images, validation, start, end));
+      const scores = lossAndAccuracy(probabilities, gatherLabels(data.labels, validation, 0, validation.length), CLASS_COUNT);
+      valLoss = scores.loss;
+      valAccuracy = scores.accuracy;
+    }
+    const epochMetrics: EpochMetrics = {
+      epoch,
+      loss: lossSum / seen,
+      accuracy: accuracySum / seen,
+      valLoss,
+      valAccuracy,
+      seconds: (performance.now() - epochStart) / 1000,
+      samplesPerSecond: previousRate,
+    };
+    metrics.push(epochMetrics);
+    await callbacks.onEpoch?.(epochMetrics);
+  }
+  return { epochsCompleted: config.epochs, stopped: false, metrics };
+}

@@ -1,0 +1,253 @@
+/**
+ * Run history on disk, shared by every shell:
+ *   runs/<id>/run.json          config, backend, status (rewritten atomically)
+ *   runs/<id>/metrics.jsonl     one EpochMetrics per line, appended as epochs finish
+ *   runs/<id>/evaluation.json   test-set scores
+ *   runs/<id>/predictions.bin   10,000 × 10 float32 probabilities (little-endian)
+ *   runs/<id>/model/            TF.js layers format
+ *   runs/active.json            the model used for classification
+ * A run folder stays readable after a crash at any point: run.json and evaluation.json are
+ * replaced atomically, and a torn last line of metrics.jsonl is ignored.
+ */
+import { randomBytes } from 'node:crypto';
+import { appendFile, mkdir, readFile, readdir, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import {
+  BackendNameSchema,
+  EpochMetricsSchema,
+  EvaluationSchema,
+  RunStatusSchema,
+  TrainingConfigSchema,
+  type EpochMetrics,
+  type Evaluation,
+  type RunDetail,
+  type RunSummary,
+  type TrainingConfig,
+} from '../../contract';
+import { AtelierError } from '../errors';
+import { writeFileAtomic, writeJsonAtomic } from '../fs-atomic';
+import { runsDir } from '../paths';
+
+const RunRecordSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  createdAt: z.string(),
+  origin: z.enum(['trained', 'imported']),
+  preset: z.string(),
+  config: TrainingConfigSchema.nullable(),
+  backend: BackendNameSchema.nullable(),
+  status: RunStatusSchema,
+  epochsPlanned: z.number().int(),
+  epochsCompleted: z.number().int(),
+  durationSeconds: z.number(),
+  testAccuracy: z.number().nullable(),
+  testLoss: z.number().nullable(),
+  error: z.string().nullable(),
+});
+export type RunRecord = z.infer<typeof RunRecordSchema>;
+
+const ID_PATTERN = /^[A-Za-z0-9_-]{1,80}$/;
+
+export class RunStore {
+  readonly root: string;
+  /** Ids of runs this process is training right now (anything else marked running was interrupted). */
+  readonly #live = new Set<string>();
+
+  constructor(home: string) {
+    this.root = runsDir(home);
+  }
+
+  dir(id: string): string {
+    if (!ID_PATTERN.test(id)) throw new AtelierError('invalid-payload', `"${id}" is not a run id.`);
+    return join(this.root, id);
+  }
+
+  modelDir(id: string): string {
+    return join(this.dir(id), 'model');
+  }
+
+  /** A new run folder with its run.json; the id sorts by creation time. */
+  async create(init: { config: TrainingConfig | null; preset: string; backend: RunRecord['backend']; origin: RunRecord['origin']; name?: string; epochsPlanned: number }): Promise<RunRecord> {
+    const createdAt = new Date();
+    const id = `${createdAt.toISOString().replace(/[:.]/g, '-').replace('T', '_').slice(0, 19)}-${randomBytes(3).toString('hex')}`;
+    const record: RunRecord = {
+      id,
+      name: init.name ?? `${init.preset} · ${createdAt.toISOString().slice(0, 16).replace('T', ' ')}`,
+      createdAt: createdAt.toISOString(),
+      origin: init.origin,
+      preset: init.preset,
+      config: init.config,
+      backend: init.backend,
+      status: init.origin === 'trained' ? 'running' : 'completed',
+      epochsPlanned: init.epochsPlanned,
+      epochsCompleted: 0,
+      durationSeconds: 0,
+      testAccuracy: null,
+      testLoss: null,
+      error: null,
+    };
+    await mkdir(this.dir(id), { recursive: true });
+    await writeJsonAtomic(join(this.dir(id), 'run.json'), record);
+    if (record.status === 'running') this.#live.add(id);
+    return record;
+  }
+
+  async read(id: string): Promise<RunRecord> {
+    let text: string;
+    try {
+      text = await readFile(join(this.dir(id), 'run.json'), 'utf8');
+    } catch {
+      throw new AtelierError('not-found', `There is no run "${id}" in ${this.root}. It may have been deleted; refresh the list.`);
+    }
+    const parsed = RunRecordSchema.safeParse(safeJson(text));
+    if (!parsed.success) throw new AtelierError('run-corrupt', `${join(this.dir(id), 'run.json')} is damaged. Delete the run folder or restore it from a backup.`);
+    const record = parsed.data;
+    // A run left "running" by a process that is gone was interrupted: report it as failed, keep its data.
+    if ((record.status === 'running' || record.status === 'evaluating') && !this.#live.has(id)) {
+      return { ...record, status: 'failed', error: record.error ?? 'Interrupted: Atelier stopped while this run was training. Its finished epochs are kept.' };
+    }
+    return record;
+  }
+
+  async update(id: string, patch: Partial<Omit<RunRecord, 'id'>>): Promise<RunRecord> {
+    const current = await this.read(id);
+    const next = { ...current, ...patch };
+    await writeJsonAtomic(join(this.dir(id), 'run.json'), next);
+    if (next.status !== 'running' && next.status !== 'evaluating') this.#live.delete(id);
+    return next;
+  }
+
+  async appendMetrics(id: string, metrics: EpochMetrics): Promise<void> {
+    await appendFile(join(this.dir(id), 'metrics.jsonl'), `${JSON.stringify(metrics)}\n`);
+  }
+
+  async metrics(id: string): Promise<EpochMetrics[]> {
+    let text = '';
+    try {
+      text = await readFile(join(this.dir(id), 'metrics.jsonl'), 'utf8');
+    } catch {
+      return [];
+    }
+    const out: EpochMetrics[] = [];
+    for (const line of text.split('\n')) {
+      const parsed = EpochMetricsSchema.safeParse(safeJson(line));
+      if (parsed.success) out.push(parsed.data);
+    }
+    return out;
+  }
+
+  async writeEvaluation(id: string, evaluation: Evaluation, probabilities: Float32Array): Promise<void> {
+    const bytes = new Uint8Array(probabilities.buffer, probabilities.byteOffset, probabilities.byteLength);
+    await writeFileAtomic(join(this.dir(id), 'predictions.bin'), bytes);
+    await writeJsonAtomic(join(this.dir(id), 'evaluation.json'), evaluation);
+  }
+
+  async evaluation(id: string): Promise<Evaluation | null> {
+    try {
+      const parsed = EvaluationSchema.safeParse(safeJson(await readFile(join(this.dir(id), 'evaluation.json'), 'utf8')));
+      return parsed.success ? parsed.data : null;
+    } catch {
+      return null;
+    }
+  }
+
+  /** The stored test-set probabilities (n × 10), or null when the run was never evaluated. */
+  async predictions(id: string): Promise<Float32Array | null> {
+    try {
+      const bytes = await readFile(join(this.dir(id), 'predictions.bin'));
+      if (bytes.byteLength % 40 !== 0) return null;
+      const copy = new Float32Array(bytes.byteLength / 4);
+      new Uint8Array(copy.buffer).set(bytes);
+      return copy;
+    } catch {
+      return null;
+    }
+  }
+
+  async hasModel(id: string): Promise<boolean> {
+    try {
+      return (await stat(join(this.modelDir(id), 'model.json'))).isFile();
+    } catch {
+      return false;
+    }
+  }
+
+  async activeRunId(): Promise<string | null> {
+    try {
+      const value = safeJson(await readFile(join(this.root, 'active.json'), 'utf8')) as { runId?: unknown } | null;
+      return typeof value?.runId === 'string' && ID_PATTERN.test(value.runId) ? value.runId : null;
+    } catch {
+      return null;
+    }
+  }
+
+  async setActive(id: string | null): Promise<void> {
+    await writeJsonAtomic(join(this.root, 'active.json'), { runId: id });
+  }
+
+  async summary(id: string, activeId?: string | null): Promise<RunSummary> {
+    const record = await this.read(id);
+    const active = activeId === undefined ? await this.activeRunId() : activeId;
+    const { config: _config, ...rest } = record;
+    return { ...rest, hasModel: await this.hasModel(id), active: active === id };
+  }
+
+  async detail(id: string): Promise<RunDetail> {
+    const [summary, record, metrics] = await Promise.all([this.summary(id), this.read(id), this.metrics(id)]);
+    return { ...summary, config: record.config, metrics };
+  }
+
+  /** Every run, newest first. Damaged run folders are listed as failed with the reason, not hidden. */
+  async list(): Promise<RunSummary[]> {
+    let entries: string[];
+    try {
+      entries = await readdir(this.root);
+    } catch {
+      return [];
+    }
+    const active = await this.activeRunId();
+    const ids = entries.filter((entry) => ID_PATTERN.test(entry)).sort().reverse();
+    const out: RunSummary[] = [];
+    for (const id of ids) {
+      try {
+        out.push(await this.summary(id, active));
+      } catch (error) {
+        if (error instanceof AtelierError && error.kind === 'not-found') continue; // not a run folder
+        out.push({
+          id, name: id, createdAt: '', origin: 'trained', preset: 'unknown', backend: null, status: 'failed',
+          epochsPlanned: 0, epochsCompleted: 0, durationSeconds: 0, testAccuracy: null, testLoss: null,
+          hasModel: false, active: false, error: error instanceof Error ? error.message : String(error),
+        });
+      }
+    }
+    return out;
+  }
+
+  /** The newest completed (or stopped) run with a model. */
+  async latestWithModel(): Promise<string | null> {
+    for (const run of await this.list()) if (run.hasModel && run.status !== 'running') return run.id;
+    return null;
+  }
+
+  async delete(id: string): Promise<boolean> {
+    if (this.#live.has(id)) throw new AtelierError('busy', 'This run is training right now; stop it first.');
+    const dir = this.dir(id);
+    try {
+      await stat(dir);
+    } catch {
+      return false;
+    }
+    await rm(dir, { recursive: true, force: true });
+    if ((await this.activeRunId()) === id) await this.setActive(null);
+    return true;
+  }
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
+}
