@@ -5,6 +5,7 @@
  */
 import { app, BrowserWindow, session, shell, type WebContents, type WebFrameMain } from 'electron';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { isSafeExternalUrl } from './external-url';
 
 const rendererIndex = fileURLToPath(new URL('../renderer/index.html', import.meta.url));
 const devServerUrl = !app.isPackaged ? process.env.ELECTRON_RENDERER_URL : undefined;
@@ -15,15 +16,6 @@ export function isTrustedFrame(frame: WebFrameMain | null): boolean {
   const url = frame.url;
   if (devServerUrl && url.startsWith(devServerUrl)) return true;
   return url === pathToFileURL(rendererIndex).href || url.startsWith(`${pathToFileURL(rendererIndex).href}#`) || url.startsWith(`${pathToFileURL(rendererIndex).href}?`);
-}
-
-export function isSafeExternalUrl(url: string): boolean {
-  try {
-    const protocol = new URL(url).protocol;
-    return protocol === 'https:' || protocol === 'http:';
-  } catch {
-    return false;
-  }
 }
 
 function guardContents(contents: WebContents): void {
