@@ -1,0 +1,128 @@
+import type { KernelConfig, KernelFunc, backend_util as BackendUtil, slice_util as SliceUtil } from '@tensorflow/tfjs';
+import { gatherV2Kernel, sliceKernel } from './batch-copy.js';
+import { conv2DBackpropFilterKernel } from './conv2d-backprop-filter.js';
+import { conv2DBackpropInputKernel } from './conv2d-backprop-input.js';
+import { batchMatMulKernel, fusedMatMulKernel } from './mat-mul.js';
+import { maxPoolGradKernel } from './max-pool-grad.js';
+
+/**
+ * Training kernels for tfjs-backend-wasm 4.22: fast replacements for the kernels whose stock
+ * version is slow in training (transposed matMuls, convolution and max-pool gradients) and the
+ * gradient kernels it lacks (`Conv2DBackpropFilter`).
+ */
+
+/** The part of the `@tensorflow/tfjs` namespace the registration uses; pass `tf` itself. */
+export interface TfKernelRegistry {
+  registerKernel(config: KernelConfig): void;
+  unregisterKernel(kernelName: string, backendName: string): void;
+  getKernel(kernelName: string, backendName: string): KernelConfig | undefined;
+  backend_util: Pick<typeof BackendUtil, 'computeConv2DInfo' | 'computePool2DInfo' | 'segment_util'>;
+  slice_util: Pick<typeof SliceUtil, 'parseSliceParams'>;
+}
+
+/** What `registerWasmTrainingKernels` did, for the engine's log and the benchmark's report. */
+export interface WasmKernelRegistration {
+  /** Kernels whose stock wasm version is now wrapped or replaced. */
+  replaced: string[];
+  /** Kernels the wasm backend did not have. */
+  added: string[];
+  /** Kernels that were already registered by an earlier call (nothing done). */
+  alreadyRegistered: string[];
+}
+
+const BACKEND = 'wasm';
+
+/** Our kernel functions, each mapped to the stock config it replaced (undefined when it added one). */
+const replacedStock = new WeakMap<KernelFunc, KernelConfig | undefined>();
+
+interface Replacement {
+  kernelName: string;
+  /** Builds our kernel; `stock(name)` returns a stock wasm kernel it may delegate to. */
+  make(stock: (name: string) => KernelFunc, tf: TfKernelRegistry): KernelFunc;
+}
+
+const REPLACEMENTS: readonly Replacement[] = [
+  {
+    kernelName: 'BatchMatMul',
+    make: (stock) =>
+      batchMatMulKernel({ batchMatMul: stock('BatchMatMul'), fusedMatMul: stock('_FusedMatMul'), transpose: stock('Transpose') }),
+  },
+  {
+    kernelName: '_FusedMatMul',
+    make: (stock) =>
+      fusedMatMulKernel({ batchMatMul: stock('BatchMatMul'), fusedMatMul: stock('_FusedMatMul'), transpose: stock('Transpose') }),
+  },
+  {
+    kernelName: 'Conv2DBackpropFilter',
+    make: (stock, tf) => conv2DBackpropFilterKernel({ batchMatMul: stock('BatchMatMul'), transpose: stock('Transpose') }, tf.backend_util),
+  },
+  {
+    kernelName: 'Conv2DBackpropInput',
+    make: (stock, tf) =>
+      conv2DBackpropInputKernel({ conv2D: stock('Conv2D'), conv2DBackpropInput: stock('Conv2DBackpropInput') }, tf.backend_util),
+  },
+  { kernelName: 'MaxPoolGrad', make: (_stock, tf) => maxPoolGradKernel(tf.backend_util) },
+  { kernelName: 'Slice', make: (stock, tf) => sliceKernel(stock('Slice'), tf.slice_util) },
+  { kernelName: 'GatherV2', make: (stock, tf) => gatherV2Kernel(stock('GatherV2'), tf.backend_util) },
+];
+
+/** Names of every kernel this module registers for the wasm backend. */
+export const WASM_TRAINING_KERNEL_NAMES: readonly string[] = REPLACEMENTS.map((r) => r.kernelName);
+
+function isOurs(config: KernelConfig | undefined): boolean {
+  return config != null && replacedStock.has(config.kernelFunc);
+}
+
+/**
+ * Registers the training kernels for the `wasm` backend. Call once the wasm backend is
+ * registered (importing `@tensorflow/tfjs-backend-wasm` does it), before or after
+ * `tf.setBackend('wasm')`. Idempotent: a second call changes nothing. Kernels the stock backend
+ * runs fast keep running there — the replacements only take over the slow or missing cases.
+ */
+export function registerWasmTrainingKernels(tf: TfKernelRegistry): WasmKernelRegistration {
+  const result: WasmKernelRegistration = { replaced: [], added: [], alreadyRegistered: [] };
+  const stockConfig = (name: string): KernelConfig | undefined => {
+    const current = tf.getKernel(name, BACKEND);
+    return isOurs(current) ? replacedStock.get(current!.kernelFunc) : current;
+  };
+  const stock = (name: string): KernelFunc => {
+    const config = stockConfig(name);
+    if (config == null) {
+      throw new Error(`wasm-kernels: the wasm backend has no '${name}' kernel — import '@tensorflow/tfjs-backend-wasm' first`);
+    }
+    return config.kernelFunc;
+  };
+  for (const replacement of REPLACEMENTS) {
+    const { kernelName } = replacement;
+    const current = tf.getKernel(kernelName, BACKEND);
+    if (isOurs(current)) {
+      result.alreadyRegistered.push(kernelName);
+      continue;
+    }
+    const kernelFunc = replacement.make(stock, tf);
+    replacedStock.set(kernelFunc, current);
+    const config: KernelConfig = { kernelName, backendName: BACKEND, kernelFunc };
+    // The stock kernel binds its wasm function in setupFunc, which tfjs calls on every
+    // setBackend; keep doing so, or a re-created wasm backend would run a stale binding.
+    if (current?.setupFunc) config.setupFunc = current.setupFunc;
+    if (current?.disposeFunc) config.disposeFunc = current.disposeFunc;
+    if (current) tf.unregisterKernel(kernelName, BACKEND);
+    tf.registerKernel(config);
+    (current ? result.replaced : result.added).push(kernelName);
+  }
+  return result;
+}
+
+/**
+ * Puts the stock wasm kernels back (and removes the added ones). For before/after measurements
+ * and tests; the app has no reason to call it.
+ */
+export function unregisterWasmTrainingKernels(tf: TfKernelRegistry): void {
+  for (const { kernelName } of REPLACEMENTS) {
+    const current = tf.getKernel(kernelName, BACKEND);
+    if (!isOurs(current)) continue;
+    const stock = replacedStock.get(current!.kernelFunc);
+    tf.unregisterKernel(kernelName, BACKEND);
+    if (stock) tf.registerKernel(stock);
+  }
+}
