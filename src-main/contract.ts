@@ -94,7 +94,12 @@ export const TrainingConfigSchema = z
     validationSplit: z.number({ error: 'Validation split must be a number.' }).min(0, 'Validation split cannot be negative.').max(0.5, 'Validation split can be at most 0.5 (half the training images).'),
     seed: z.number({ error: 'Seed must be a number.' }).int('Seed must be a whole number.').min(0, 'Seed cannot be negative.').max(2_147_483_647, 'Seed must fit in 31 bits.'),
     /** Train on the first N training images only (quick trials and tests); null = all 60,000. */
-    trainLimit: z.number().int().min(100, 'Use at least 100 training images.').max(60_000).nullable(),
+    trainLimit: z
+      .number({ error: 'The number of training images must be a number.' })
+      .int('The number of training images must be a whole number.')
+      .min(100, 'Use at least 100 training images.')
+      .max(60_000, 'There are 60,000 training images; use at most 60,000 (or leave it empty for all).')
+      .nullable(),
   })
   .strict();
 export type TrainingConfig = z.infer<typeof TrainingConfigSchema>;
