@@ -1,0 +1,114 @@
+/**
+ * The live picture of training, fed by the core's events: the run in progress (or the last one),
+ * its per-epoch metrics and a running loss/accuracy within each epoch for the charts.
+ *
+ * One monitor per connection (not per view), so leaving the Train view and coming back keeps the
+ * batch-level curve it has seen; the core only remembers per-epoch metrics.
+ */
+import type { AtelierBridge, BatchProgress, EpochMetrics, RunFinished, TrainingConfig, TrainingState } from '../../../src-main/contract';
+import { unwrap } from './api';
+
+/** One point of the within-epoch running curve; x is the fractional epoch (1.5 = halfway through epoch 2). */
+export interface BatchPoint {
+  x: number;
+  loss: number;
+  accuracy: number;
+}
+
+const IDLE: TrainingState = { runId: null, status: 'idle', config: null, lastBatch: null, metrics: [], backend: null };
+
+export class TrainingMonitor {
+  /** What the core says is happening; `idle` between runs. */
+  state = $state.raw<TrainingState>(IDLE);
+  /** The run the series below belong to: the one training now, or the last one seen. */
+  runId = $state<string | null>(null);
+  /** Its config (kept after it ends, for the chart's x range). */
+  config = $state.raw<TrainingConfig | null>(null);
+  epochs = $state.raw<EpochMetrics[]>([]);
+  batchPoints = $state.raw<BatchPoint[]>([]);
+  /** The latest progress report of that run. */
+  lastBatch = $state.raw<BatchProgress | null>(null);
+  /** Set when the run above ends. */
+  finished = $state.raw<RunFinished | null>(null);
+  backend = $state<string | null>(null);
+  loadError = $state<string | null>(null);
+
+  readonly busy = $derived(this.state.status !== 'idle');
+
+  readonly #bridge: AtelierBridge;
+
+  constructor(bridge: AtelierBridge) {
+    this.#bridge = bridge;
+    // These subscriptions live as long as the connection: the monitor is the app's memory of the run.
+    bridge.on('training.state', (state) => this.#onState(state));
+    bridge.on('training.batch', (batch) => this.#onBatch(batch));
+    bridge.on('training.epoch', ({ runId, epochs: _epochs, ...metrics }) => {
+      this.#follow(runId);
+      if (!this.epochs.some((known) => known.epoch === metrics.epoch)) this.epochs = [...this.epochs, metrics];
+    });
+    bridge.on('training.finished', (finished) => {
+      this.#follow(finished.runId);
+      this.finished = finished;
+    });
+    bridge.on('engine.status', (info) => {
+      if (info.backend) this.backend = info.backend;
+    });
+  }
+
+  /** Ask the core what is happening now (a training started in another window shows up live). */
+  async refresh(): Promise<void> {
+    try {
+      this.#onState(await unwrap(this.#bridge.training.state({})));
+      this.loadError = null;
+    } catch (caught) {
+      this.loadError = caught instanceof Error ? caught.message : String(caught);
+    }
+  }
+
+  #follow(runId: string): void {
+    if (runId === this.runId) return;
+    this.runId = runId;
+    this.config = null;
+    this.epochs = [];
+    this.batchPoints = [];
+    this.lastBatch = null;
+    this.finished = null;
+  }
+
+  #onState(state: TrainingState): void {
+    if (state.runId) {
+      this.#follow(state.runId);
+      if (state.config) this.config = state.config;
+      if (state.metrics.length > this.epochs.length) this.epochs = state.metrics;
+      // Seen for the first time mid-run: start from the last report.
+      if (state.lastBatch && !this.lastBatch) {
+        this.lastBatch = state.lastBatch;
+        this.#addPoint(state.lastBatch);
+      }
+    }
+    if (state.backend) this.backend = state.backend;
+    this.state = state;
+  }
+
+  #onBatch(batch: BatchProgress): void {
+    this.#follow(batch.runId);
+    this.lastBatch = batch;
+    this.#addPoint(batch);
+  }
+
+  #addPoint(batch: BatchProgress): void {
+    const x = batch.epoch - 1 + batch.batch / batch.batches;
+    const last = this.batchPoints.at(-1);
+    if (last && x <= last.x) return;
+    this.batchPoints = [...this.batchPoints, { x, loss: batch.loss, accuracy: batch.accuracy }];
+  }
+}
+
+const monitors = new WeakMap<AtelierBridge, TrainingMonitor>();
+
+/** The monitor of this connection, created on first use. */
+export function trainingMonitor(bridge: AtelierBridge): TrainingMonitor {
+  let monitor = monitors.get(bridge);
+  if (!monitor) monitors.set(bridge, (monitor = new TrainingMonitor(bridge)));
+  return monitor;
+}
