@@ -12,6 +12,7 @@ export const ERROR_KINDS = [
   'busy',
   'cancelled',
   'not-found',
+  'unsupported',
   // dataset
   'dataset-missing',
   'dataset-corrupt',
