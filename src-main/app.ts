@@ -7,8 +7,9 @@ import type { Shell, SystemInfo } from './contract';
 import type { Handlers } from './dispatch';
 import { EventHub } from './events';
 import { EngineClient } from './core/engine/client';
-import { describeSources, type SourceOptions } from './core/dataset/sources';
-import { DatasetStore } from './core/dataset/store';
+import { type SourceOptions } from './core/dataset/sources';
+import { DatasetService } from './core/dataset/service';
+import type { DatasetStore } from './core/dataset/store';
 import { atelierHome } from './core/paths';
 import { RunStore } from './core/runs/store';
 import { TrainingService } from './core/training/service';
@@ -26,6 +27,8 @@ export interface AtelierOptions {
   electronVersion?: string | null;
   /** Dataset search overrides (tests); the environment and platform defaults otherwise. */
   datasetSources?: Omit<SourceOptions, 'home' | 'chosenDir'>;
+  /** The shell's folder dialog (Electron); `dataset.pickFolder` answers `unsupported` without it. */
+  pickFolder?: () => Promise<string | null>;
 }
 
 export interface Atelier {
@@ -34,6 +37,7 @@ export interface Atelier {
   readonly engine: EngineClient;
   readonly runs: RunStore;
   readonly dataset: DatasetStore;
+  readonly datasets: DatasetService;
   readonly training: TrainingService;
   readonly handlers: Handlers;
   dispose(): Promise<void>;
@@ -48,17 +52,21 @@ export function createAtelier(options: AtelierOptions): Atelier {
   });
   engine.onEvent((name, payload) => events.emit(name, payload as never));
 
-  /** A folder the person chose in this session (tried before every other source). */
-  const chosenDir: string | null = null;
-  const sourceOptions = (): SourceOptions => ({ ...options.datasetSources, home, chosenDir });
-  const locateDataset = async () => (await describeSources(sourceOptions())).selected;
-
-  const dataset = new DatasetStore({ locate: locateDataset });
+  const datasets = new DatasetService({
+    home,
+    ...options.datasetSources,
+    ...(options.pickFolder ? { pickFolder: options.pickFolder } : {}),
+    onProgress: (progress) => events.emit('dataset.progress', progress),
+    onChanged: (report) => events.emit('dataset.changed', report),
+  });
+  const dataset = datasets.store;
+  // Training uses the same source as the views, chosen folder included.
+  const locateDataset = () => datasets.locateOrExplain();
   const runs = new RunStore(home);
   const training = new TrainingService({ engine, runs, events, dataset, locateDataset });
 
   const systemInfo = async (shell: Shell): Promise<SystemInfo> => {
-    const [engineInfo, sources] = await Promise.all([engine.info(), describeSources(sourceOptions())]);
+    const [engineInfo, sources] = await Promise.all([engine.info(), datasets.sources()]);
     return {
       appName: APP_NAME,
       appVersion: APP_VERSION,
@@ -96,6 +104,14 @@ export function createAtelier(options: AtelierOptions): Atelier {
     },
     'evaluation.get': async ({ runId, recompute }) => training.evaluation(runId, recompute ?? false),
     'evaluation.samples': async (request) => training.samples(request),
+    'dataset.summary': async () => datasets.summary(),
+    'dataset.page': async (request) => datasets.page(request),
+    'dataset.image': async ({ split, index }) => datasets.image(split, index),
+    'dataset.sources': async () => datasets.sources(),
+    'dataset.chooseFolder': async ({ path }) => datasets.chooseFolder(path),
+    'dataset.pickFolder': async () => ({ path: await datasets.pickFolder() }),
+    'dataset.download': async ({ mirror }) => datasets.startDownload(mirror ? { mirror } : {}),
+    'dataset.cancelDownload': async () => ({ cancelled: datasets.cancelDownload() }),
   };
 
   return {
@@ -104,8 +120,12 @@ export function createAtelier(options: AtelierOptions): Atelier {
     engine,
     runs,
     dataset,
+    datasets,
     training,
     handlers,
-    dispose: () => engine.terminate(),
+    dispose: () => {
+      datasets.dispose();
+      return engine.terminate();
+    },
   };
 }

@@ -234,6 +234,99 @@ export const EvaluationSamplesSchema = z.object({
 });
 export type EvaluationSamples = z.infer<typeof EvaluationSamplesSchema>;
 
+// ─── dataset ──────────────────────────────────────────────────────────────────────────────────────
+
+export const SplitNameSchema = z.enum(['train', 'test']);
+export type SplitName = z.infer<typeof SplitNameSchema>;
+
+const LocalSourceKindSchema = z.enum(['user-folder', 'env', 'cache', 'system-package']);
+
+export const DatasetSplitSummarySchema = z.object({
+  count: z.number().int(),
+  /** Images per class, indexed by label. */
+  perClass: z.array(z.number().int()),
+});
+
+/** What is loaded: where from, and how many images of each class per split (all checksums matched). */
+export const DatasetSummarySchema = z.object({
+  source: z.object({ kind: LocalSourceKindSchema, dir: z.string() }),
+  verified: z.boolean(),
+  classNames: z.array(z.string()),
+  imageSize: z.number().int(),
+  train: DatasetSplitSummarySchema,
+  test: DatasetSplitSummarySchema,
+});
+export type DatasetSummary = z.infer<typeof DatasetSummarySchema>;
+
+/** A page of images. `pixels` is base64 of `indices.length × 784` grayscale bytes, row-major per image. */
+export const DatasetPageSchema = z.object({
+  split: SplitNameSchema,
+  /** Images matching the filter: the length of the list being paged. */
+  total: z.number().int(),
+  offset: z.number().int(),
+  /** Dataset indices of the returned images, in order. */
+  indices: z.array(z.number().int()),
+  labels: z.array(z.number().int()),
+  pixels: z.string(),
+});
+export type DatasetPage = z.infer<typeof DatasetPageSchema>;
+
+/** One image with its label; `pixels` is base64 of 784 grayscale bytes. */
+export const DatasetImageSchema = z.object({
+  split: SplitNameSchema,
+  index: z.number().int(),
+  label: z.number().int(),
+  className: z.string(),
+  pixels: z.string(),
+});
+export type DatasetImage = z.infer<typeof DatasetImageSchema>;
+
+/** One throttled report of a download (about ten a second). */
+export const DownloadProgressSchema = z.object({
+  /** The `.gz` being fetched. */
+  file: z.string(),
+  fileIndex: z.number().int(),
+  fileCount: z.number().int(),
+  url: z.string(),
+  phase: z.enum(['downloading', 'verifying', 'done']),
+  receivedBytes: z.number(),
+  /** From the server's Content-Length; null when it does not say. */
+  totalBytes: z.number().nullable(),
+  bytesPerSecond: z.number(),
+  /** 0 to 1 over the whole download. */
+  overallFraction: z.number(),
+});
+export type DownloadProgress = z.infer<typeof DownloadProgressSchema>;
+
+export const DatasetDownloadStatusSchema = z.object({
+  state: z.enum(['idle', 'running', 'done', 'failed', 'cancelled']),
+  /** The latest report of the running (or last) download. */
+  progress: DownloadProgressSchema.nullable(),
+  /** Why the last download failed, as the person should read it. */
+  error: z.string().nullable(),
+});
+export type DatasetDownloadStatus = z.infer<typeof DatasetDownloadStatusSchema>;
+
+/** Where Fashion-MNIST would come from now, every candidate in order, the chosen folder and the download. */
+export const DatasetSourcesSchema = z.object({
+  using: LocalSourceKindSchema.nullable(),
+  sources: z.array(DatasetSourceStatusSchema),
+  /** The folder the person chose (remembered in the data folder's settings.json), or null. */
+  chosenDir: z.string().nullable(),
+  download: DatasetDownloadStatusSchema,
+});
+export type DatasetSources = z.infer<typeof DatasetSourcesSchema>;
+
+/** Largest page `dataset.page` hands out (same as the store's cap). */
+export const DATASET_MAX_PAGE = 500;
+
+const DatasetPathSchema = z
+  .string({ error: 'The folder must be a path.' })
+  .trim()
+  .min(1, 'Name a folder.')
+  .max(4096, 'That path is too long.')
+  .refine((path) => !path.includes('\0'), 'A path cannot contain a NUL character.');
+
 // ─── calls ────────────────────────────────────────────────────────────────────────────────────────
 
 const NoInput = z.object({}).strict();
@@ -261,6 +354,38 @@ export const calls = {
       .strict(),
     output: EvaluationSamplesSchema,
   },
+  // dataset
+  'dataset.summary': { input: NoInput, output: DatasetSummarySchema },
+  'dataset.page': {
+    input: z
+      .object({
+        split: SplitNameSchema,
+        /** Only images of this class; null or absent for all. */
+        classFilter: z.number().int().min(0, 'Classes are 0 to 9.').max(9, 'Classes are 0 to 9.').nullable().optional(),
+        offset: z.number().int('The offset must be a whole number.').min(0, 'The offset cannot be negative.'),
+        count: z.number().int('The count must be a whole number.').min(1, 'Ask for at least 1 image.').max(DATASET_MAX_PAGE, `Ask for at most ${DATASET_MAX_PAGE} images at a time.`),
+      })
+      .strict(),
+    output: DatasetPageSchema,
+  },
+  'dataset.image': {
+    input: z.object({ split: SplitNameSchema, index: z.number().int('The index must be a whole number.').min(0, 'The index cannot be negative.') }).strict(),
+    output: DatasetImageSchema,
+  },
+  'dataset.sources': { input: NoInput, output: DatasetSourcesSchema },
+  /** Use this folder first from now on (remembered); null forgets the choice. */
+  'dataset.chooseFolder': { input: z.object({ path: DatasetPathSchema.nullable() }).strict(), output: DatasetSourcesSchema },
+  /** The Electron shell's folder dialog; other shells answer `unsupported` (the UI shows a path field). */
+  'dataset.pickFolder': { input: NoInput, output: z.object({ path: z.string().nullable() }) },
+  /**
+   * Start downloading into the cache (or join the running download) and answer at once with
+   * `download.state` 'running'; reports arrive as `dataset.progress`, the end as `dataset.changed`.
+   */
+  'dataset.download': {
+    input: z.object({ mirror: z.url({ protocol: /^https?$/, error: 'The mirror must be an http(s) URL.' }).optional() }).strict(),
+    output: DatasetSourcesSchema,
+  },
+  'dataset.cancelDownload': { input: NoInput, output: z.object({ cancelled: z.boolean() }) },
 } as const satisfies Record<string, { input: z.ZodType; output: z.ZodType }>;
 
 export type Calls = typeof calls;
@@ -279,6 +404,9 @@ export const events = {
   'training.state': TrainingStateSchema,
   'training.finished': RunFinishedSchema,
   'runs.changed': z.object({ runId: z.string().nullable() }),
+  'dataset.progress': DownloadProgressSchema,
+  /** The sources changed (a folder was chosen, a download ended): reload what is shown. */
+  'dataset.changed': DatasetSourcesSchema,
 } as const satisfies Record<string, z.ZodType>;
 
 export type Events = typeof events;

@@ -252,6 +252,15 @@ export class DatasetService {
     return done;
   }
 
+  /**
+   * Start a download (or join the running one) without waiting for it, for the UIs: the report
+   * says `running`; progress arrives through `onProgress`, the end through `onChanged`.
+   */
+  async startDownload(options: { mirror?: string } = {}): Promise<DatasetSourcesReport> {
+    this.download(options).catch(() => undefined); // the outcome is in downloadStatus() and the onChanged report
+    return this.sources();
+  }
+
   /** Stop the running download; true when there was one. */
   cancelDownload(): boolean {
     if (!this.#download) return false;
