@@ -1,4 +1,6 @@
+import type * as tfNamespace from '@tensorflow/tfjs';
 import type { KernelConfig, KernelFunc, backend_util as BackendUtil, slice_util as SliceUtil } from '@tensorflow/tfjs';
+import { ADAM_UPDATE, adamUpdateKernel, patchAdam, unpatchAdam } from './adam.js';
 import { gatherV2Kernel, sliceKernel } from './batch-copy.js';
 import { conv2DBackpropFilterKernel } from './conv2d-backprop-filter.js';
 import { conv2DBackpropInputKernel } from './conv2d-backprop-input.js';
@@ -7,17 +9,27 @@ import { maxPoolGradKernel } from './max-pool-grad.js';
 
 /**
  * Training kernels for tfjs-backend-wasm 4.22: fast replacements for the kernels whose stock
- * version is slow in training (transposed matMuls, convolution and max-pool gradients) and the
- * gradient kernels it lacks (`Conv2DBackpropFilter`).
+ * version is slow in training (transposed matMuls, convolution and max-pool gradients, batch
+ * slicing), the gradient kernel it lacks (`Conv2DBackpropFilter`), and a fused Adam step.
  */
 
 /** The part of the `@tensorflow/tfjs` namespace the registration uses; pass `tf` itself. */
-export interface TfKernelRegistry {
+export interface TfKernelRegistry
+  extends Pick<typeof tfNamespace, 'AdamOptimizer' | 'engine' | 'getBackend' | 'tidy' | 'zerosLike' | 'mul'> {
   registerKernel(config: KernelConfig): void;
   unregisterKernel(kernelName: string, backendName: string): void;
   getKernel(kernelName: string, backendName: string): KernelConfig | undefined;
   backend_util: Pick<typeof BackendUtil, 'computeConv2DInfo' | 'computePool2DInfo' | 'segment_util'>;
   slice_util: Pick<typeof SliceUtil, 'parseSliceParams'>;
+}
+
+export interface WasmKernelOptions {
+  /**
+   * Route `AdamOptimizer.applyGradients` through the fused `AtelierAdamUpdate` kernel while the
+   * wasm backend is active (default true). It patches tfjs's AdamOptimizer class; `false` keeps
+   * tfjs's own method.
+   */
+  fusedAdam?: boolean;
 }
 
 /** What `registerWasmTrainingKernels` did, for the engine's log and the benchmark's report. */
@@ -28,6 +40,8 @@ export interface WasmKernelRegistration {
   added: string[];
   /** Kernels that were already registered by an earlier call (nothing done). */
   alreadyRegistered: string[];
+  /** tfjs methods now routed through the kernels (`AdamOptimizer.applyGradients`). */
+  patched: string[];
 }
 
 const BACKEND = 'wasm';
@@ -64,6 +78,7 @@ const REPLACEMENTS: readonly Replacement[] = [
   { kernelName: 'MaxPoolGrad', make: (_stock, tf) => maxPoolGradKernel(tf.backend_util) },
   { kernelName: 'Slice', make: (stock, tf) => sliceKernel(stock('Slice'), tf.slice_util) },
   { kernelName: 'GatherV2', make: (stock, tf) => gatherV2Kernel(stock('GatherV2'), tf.backend_util) },
+  { kernelName: ADAM_UPDATE, make: () => adamUpdateKernel() },
 ];
 
 /** Names of every kernel this module registers for the wasm backend. */
@@ -79,8 +94,8 @@ function isOurs(config: KernelConfig | undefined): boolean {
  * `tf.setBackend('wasm')`. Idempotent: a second call changes nothing. Kernels the stock backend
  * runs fast keep running there — the replacements only take over the slow or missing cases.
  */
-export function registerWasmTrainingKernels(tf: TfKernelRegistry): WasmKernelRegistration {
-  const result: WasmKernelRegistration = { replaced: [], added: [], alreadyRegistered: [] };
+export function registerWasmTrainingKernels(tf: TfKernelRegistry, options: WasmKernelOptions = {}): WasmKernelRegistration {
+  const result: WasmKernelRegistration = { replaced: [], added: [], alreadyRegistered: [], patched: [] };
   const stockConfig = (name: string): KernelConfig | undefined => {
     const current = tf.getKernel(name, BACKEND);
     return isOurs(current) ? replacedStock.get(current!.kernelFunc) : current;
@@ -110,6 +125,7 @@ export function registerWasmTrainingKernels(tf: TfKernelRegistry): WasmKernelReg
     tf.registerKernel(config);
     (current ? result.replaced : result.added).push(kernelName);
   }
+  if ((options.fusedAdam ?? true) && patchAdam(tf)) result.patched.push('AdamOptimizer.applyGradients');
   return result;
 }
 
@@ -118,6 +134,7 @@ export function registerWasmTrainingKernels(tf: TfKernelRegistry): WasmKernelReg
  * and tests; the app has no reason to call it.
  */
 export function unregisterWasmTrainingKernels(tf: TfKernelRegistry): void {
+  unpatchAdam(tf);
   for (const { kernelName } of REPLACEMENTS) {
     const current = tf.getKernel(kernelName, BACKEND);
     if (!isOurs(current)) continue;

@@ -8,6 +8,12 @@ import { callKernel, product, release, swapLastTwo } from './wasm-backend.js';
  * 12× slower, and Dense layers' backward pass uses exactly those cases. These kernels move the
  * transposition out of the product: the wasm `Transpose` kernel is fast, so transposing an
  * operand (or the result) and calling the stock kernel without transposes wins by far.
+ *
+ * The second cost that matters: XNNPACK packs the right-hand operand ("weights") when it first
+ * sees it, ~4.5 ns per element against ~1 ns for a transpose, and keeps the packed copy for as
+ * long as that tensor lives. In training every tensor is new each step, so a Dense layer's
+ * forward product [32,784]·[784,128] spends more time packing the 100k weights than
+ * multiplying; computing it as (Wᵀ·xᵀ)ᵀ packs the 25k-element batch instead.
  */
 
 /** The stock wasm kernels the replacements delegate to. */
@@ -25,14 +31,25 @@ export interface MatMulStock {
  */
 export type TransposePlan = 'inputs' | 'output';
 
+/** Cost of XNNPACK packing one right-hand element, in units of one element through Transpose (measured). */
+const PACK_COST = 4;
+
 /**
- * Picks the plan that moves the fewest elements. XNNPACK repacks its right-hand operand on every
- * call (each training step brings new tensors), so that operand's size counts as well as the
- * elements that go through `Transpose`. `m×k · k×n` is the product after applying the flags.
+ * Picks the plan that costs less: elements through `Transpose` plus `PACK_COST` per element
+ * XNNPACK packs (the right-hand operand of the untransposed product), nothing for `b` when
+ * `bIsPacked` says XNNPACK still holds it packed. `m×k · k×n` is the product after the flags.
+ * With no transpose flag, `inputs` means "the stock kernel as is".
  */
-export function chooseTransposePlan(m: number, k: number, n: number, transposeA: boolean, transposeB: boolean): TransposePlan {
-  const viaInputs = (transposeA ? m * k : 0) + (transposeB ? k * n : 0) + k * n;
-  const viaOutput = (transposeB ? 0 : k * n) + (transposeA ? 0 : m * k) + k * m + m * n;
+export function chooseTransposePlan(
+  m: number,
+  k: number,
+  n: number,
+  transposeA: boolean,
+  transposeB: boolean,
+  bIsPacked = false,
+): TransposePlan {
+  const viaInputs = (transposeA ? m * k : 0) + (transposeB ? k * n : 0) + (bIsPacked && !transposeB ? 0 : PACK_COST * k * n);
+  const viaOutput = (transposeB ? 0 : k * n) + (transposeA ? 0 : m * k) + PACK_COST * k * m + m * n;
   return viaOutput < viaInputs ? 'output' : 'inputs';
 }
 
@@ -40,6 +57,7 @@ interface MatMulDims {
   m: number;
   k: number;
   n: number;
+  batch: number;
 }
 
 function dims(a: TensorInfo, b: TensorInfo, transposeA: boolean, transposeB: boolean): MatMulDims {
@@ -49,7 +67,7 @@ function dims(a: TensorInfo, b: TensorInfo, transposeA: boolean, transposeB: boo
   const k = (transposeA ? a.shape[ra - 2] : a.shape[ra - 1]) ?? 1;
   const n = (transposeB ? b.shape[rb - 2] : b.shape[rb - 1]) ?? 1;
   const batch = Math.max(product(a.shape.slice(0, -2)), product(b.shape.slice(0, -2)));
-  return { m: m * batch, k, n };
+  return { m, k, n, batch };
 }
 
 function transposeLastTwo(stock: MatMulStock, backend: BackendWasm, x: TensorInfo): TensorInfo {
@@ -92,17 +110,29 @@ function withoutTransposes(
   }
 }
 
-/** `BatchMatMul` for the wasm backend, with transposed operands on the fast path. */
+/**
+ * `BatchMatMul` for the wasm backend: transposed operands on the fast path, and a large
+ * right-hand operand that XNNPACK has not packed yet is not packed (see the top of this file).
+ */
 export function batchMatMulKernel(stock: MatMulStock): KernelFunc {
+  // Right-hand operands seen before. A second use suggests more (prediction with fixed weights):
+  // then let XNNPACK pack it once, it keeps the packed copy until the tensor is disposed.
+  const seen = new WeakSet<object>();
   return (args) => {
     const backend = args.backend as BackendWasm;
     const { a, b } = args.inputs as { a: TensorInfo; b: TensorInfo };
     const attrs = (args.attrs ?? {}) as NamedAttrMap;
     const transposeA = attrs.transposeA === true;
     const transposeB = attrs.transposeB === true;
-    if ((!transposeA && !transposeB) || a.dtype !== 'float32' || b.dtype !== 'float32') return stock.batchMatMul(args);
-    const { m, k, n } = dims(a, b, transposeA, transposeB);
-    const plan = chooseTransposePlan(m, k, n, transposeA, transposeB);
+    if (a.dtype !== 'float32' || b.dtype !== 'float32') return stock.batchMatMul(args);
+    const { m, k, n, batch } = dims(a, b, transposeA, transposeB);
+    if (!transposeA && !transposeB) {
+      // Batched products take the stock kernel's own (slow) path either way.
+      const reused = seen.has(b.dataId);
+      seen.add(b.dataId);
+      if (batch !== 1 || reused || chooseTransposePlan(m, k, n, false, false) === 'inputs') return stock.batchMatMul(args);
+    }
+    const plan = chooseTransposePlan(m * batch, k, n, transposeA, transposeB);
     return withoutTransposes(stock, backend, a, b, transposeA, transposeB, plan, (left, right) =>
       callKernel(stock.batchMatMul, backend, { a: left, b: right }, { transposeA: false, transposeB: false }),
     );
@@ -124,8 +154,8 @@ export function fusedMatMulKernel(stock: MatMulStock): KernelFunc {
     const transposeB = attrs.transposeB === true;
     if ((!transposeA && !transposeB) || a.dtype !== 'float32' || b.dtype !== 'float32') return stock.fusedMatMul(args);
     const broadcastsAlongRows = inputs.bias != null || inputs.preluActivationWeights != null;
-    const { m, k, n } = dims(a, b, transposeA, transposeB);
-    const plan = broadcastsAlongRows ? 'inputs' : chooseTransposePlan(m, k, n, transposeA, transposeB);
+    const { m, k, n, batch } = dims(a, b, transposeA, transposeB);
+    const plan = broadcastsAlongRows ? 'inputs' : chooseTransposePlan(m * batch, k, n, transposeA, transposeB);
     return withoutTransposes(stock, backend, a, b, transposeA, transposeB, plan, (left, right) =>
       callKernel(stock.fusedMatMul, backend, { ...inputs, a: left, b: right }, { ...attrs, transposeA: false, transposeB: false }),
     );

@@ -10,19 +10,26 @@ describe('registerWasmTrainingKernels', () => {
   it('is idempotent, and unregistering puts the stock kernels back', () => {
     const ours = WASM_TRAINING_KERNEL_NAMES.map((name) => tf.getKernel(name, 'wasm')?.kernelFunc);
     const again = registerWasmTrainingKernels(tf);
-    expect(again).toEqual({ replaced: [], added: [], alreadyRegistered: [...WASM_TRAINING_KERNEL_NAMES] });
+    expect(again).toEqual({ replaced: [], added: [], alreadyRegistered: [...WASM_TRAINING_KERNEL_NAMES], patched: [] });
     expect(WASM_TRAINING_KERNEL_NAMES.map((name) => tf.getKernel(name, 'wasm')?.kernelFunc)).toEqual(ours);
 
+    const patchedAdam = tf.AdamOptimizer.prototype.applyGradients;
     unregisterWasmTrainingKernels(tf);
+    const stockAdam = tf.AdamOptimizer.prototype.applyGradients;
+    expect(stockAdam).not.toBe(patchedAdam);
     expect(tf.getKernel('Conv2DBackpropFilter', 'wasm')).toBeUndefined();
     const stockMatMul = tf.getKernel('BatchMatMul', 'wasm')?.kernelFunc;
     expect(stockMatMul).toBeDefined();
     expect(stockMatMul).not.toBe(ours[WASM_TRAINING_KERNEL_NAMES.indexOf('BatchMatMul')]);
 
+    expect(tf.AdamOptimizer.prototype.applyGradients).toBe(stockAdam);
     const first = registerWasmTrainingKernels(tf);
-    expect(first.added).toEqual(['Conv2DBackpropFilter']);
-    expect([...first.replaced].sort()).toEqual(WASM_TRAINING_KERNEL_NAMES.filter((n) => n !== 'Conv2DBackpropFilter').sort());
+    const added = ['Conv2DBackpropFilter', 'AtelierAdamUpdate'];
+    expect([...first.added].sort()).toEqual(added.sort());
+    expect([...first.replaced].sort()).toEqual(WASM_TRAINING_KERNEL_NAMES.filter((n) => !added.includes(n)).sort());
     expect(first.alreadyRegistered).toEqual([]);
+    expect(first.patched).toEqual(['AdamOptimizer.applyGradients']);
+    expect(tf.AdamOptimizer.prototype.applyGradients).not.toBe(stockAdam);
     // The replacement wraps the stock kernel, not a previous replacement.
     expect(tf.getKernel('BatchMatMul', 'wasm')?.kernelFunc).not.toBe(stockMatMul);
   });
@@ -54,6 +61,31 @@ describe('gradients of the reference models', () => {
         return result;
       }, `${name} gradients`);
     }
+  });
+});
+
+describe('the fused Adam step', () => {
+  it('trains like tfjs\'s Adam on cpu (weights and optimizer state after a few steps)', async () => {
+    await expectSameOnBothBackends(() => {
+      const model = tutorialMlp(tf, 5);
+      const x = tf.relu(uniformTensor([16, 28, 28], 2));
+      const y = tf.tensor2d(Array.from({ length: 16 }, (_, i) => i % 10), [16, 1]);
+      const optimizer = model.optimizer as tf.AdamOptimizer;
+      for (let step = 0; step < 3; step++) {
+        tf.tidy(() => {
+          optimizer.minimize(() => tf.losses.softmaxCrossEntropy(tf.oneHot(tf.cast(y.reshape([-1]), 'int32'), 10), model.apply(x) as tf.Tensor) as tf.Scalar);
+        });
+      }
+      const state = (optimizer as unknown as { accumulatedFirstMoment: { variable: tf.Tensor }[]; accumulatedSecondMoment: { variable: tf.Tensor }[] });
+      const result = [
+        ...model.trainableWeights.map((w) => w.read().clone()),
+        ...state.accumulatedFirstMoment.map((m) => m.variable.clone()),
+        ...state.accumulatedSecondMoment.map((v) => v.variable.clone()),
+      ];
+      optimizer.dispose();
+      model.dispose();
+      return result;
+    }, 'weights and moments after 3 Adam steps');
   });
 });
 
