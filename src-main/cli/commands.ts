@@ -10,6 +10,7 @@ import type { CallName, CallOutput, EventPayload } from '../contract';
 import { AtelierError, fromErrorInfo, toErrorInfo } from '../core/errors';
 import { APP_VERSION } from '../version';
 import { formatEpoch, formatEvaluation, formatRuns, formatSystemInfo } from './format';
+import { commandDataset } from './dataset';
 
 const HELP = `Atelier ${APP_VERSION} — train, judge, use and export a Fashion-MNIST clothing classifier.
 
@@ -24,12 +25,18 @@ Commands:
   evaluate --run ID|latest [--json] [--recompute]
                                Test-set loss, accuracy, confusion matrix and per-class scores
   runs [--json]                Every run: date, preset, backend, epochs, duration, test accuracy, status
+  dataset info [--json]        Fashion-MNIST: source, every place looked at, 70,000 images verified
+  dataset fetch [--from DIR|URL]
+                               Fill the cache from the official mirrors, a mirror URL or a folder
+  dataset use DIR | --forget   Use this folder first, here and in the app (or forget it)
   help                         This text
 
 Environment:
   ATELIER_HOME                 Data folder (default: the platform's per-user data folder)
   ATELIER_BACKEND              Force an engine backend: tensorflow-gpu | tensorflow | wasm | cpu
   FASHION_MNIST_DIR            A folder with the four Fashion-MNIST files
+  ATELIER_SYSTEM_DATASET_DIR   Where to look for the system package (default /usr/share/datasets/fashion-mnist)
+  ATELIER_DATASET_MIRRORS      Download base URLs, comma-separated (default: the official mirrors)
 `;
 
 export interface CliIo {
@@ -228,6 +235,8 @@ export async function runCli(argv: string[], io: CliIo = defaultIo): Promise<num
         return await commandEvaluate(rest, io);
       case 'runs':
         return await commandRuns(rest, io);
+      case 'dataset':
+        return await commandDataset(rest, io, { makeAtelier, call });
       default:
         io.err(`Unknown command "${command}". Run \`atelier --help\` for the list.`);
         return 2;
