@@ -12,7 +12,7 @@ type Tf = typeof tfType;
 export const IMAGE_SIDE = 28;
 export const CLASS_COUNT = 10;
 
-const BASE_DEFAULTS = { epochs: 5, batchSize: 32, learningRate: 0.001, hiddenUnits: 128, validationSplit: 0, seed: 1, trainLimit: null };
+const BASE_DEFAULTS = { epochs: 5, batchSize: 32, learningRate: 0.001, hiddenUnits: 128, validationSplit: 0, seed: 42, trainLimit: null };
 
 /** The presets the UI offers; `parameters` is counted from the architecture, not typed by hand. */
 export function presetCatalogue(): Omit<Preset, 'parameters'>[] {
