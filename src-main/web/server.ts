@@ -78,7 +78,13 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
       response.writeHead(405, { allow: 'GET, HEAD' }).end();
       return;
     }
-    const pathname = decodeURIComponent(new URL(request.url ?? '/', `http://${HOST}`).pathname);
+    let pathname: string;
+    try {
+      pathname = decodeURIComponent(new URL(request.url ?? '/', `http://${HOST}`).pathname);
+    } catch {
+      response.writeHead(400, { 'content-type': 'text/plain' }).end('Bad request: the path is not valid URL encoding.');
+      return;
+    }
     const relative = normalize(pathname === '/' ? '/index.html' : pathname).replace(/^([/\\])+/, '');
     const file = join(rendererRoot, relative);
     if (!file.startsWith(rendererRoot + sep)) {

@@ -122,6 +122,8 @@ export async function selectBackend(prefer: string | null): Promise<EngineInfo> 
   const ladder: BackendAttempt[] = [];
   let chosen: BackendName | null = null;
   let features: EngineInfo['features'] = {};
+  // An unknown name is reported (not silently ignored) and the whole ladder is walked.
+  const unknownPreference = prefer && preferIndex < 0 ? `ATELIER_BACKEND=${prefer} is not a backend (use ${RUNGS.map((rung) => rung.name).join(', ')}); ignored.` : null;
 
   for (const [index, rung] of RUNGS.entries()) {
     const base = { name: rung.name, package: rung.package };
@@ -129,7 +131,7 @@ export async function selectBackend(prefer: string | null): Promise<EngineInfo> 
       ladder.push({ ...base, outcome: 'not-tried', reason: null, detail: null });
       continue;
     }
-    if (prefer && preferIndex > index) {
+    if (prefer && !unknownPreference && preferIndex > index) {
       ladder.push({ ...base, outcome: 'skipped', reason: `ATELIER_BACKEND=${prefer} asks for a later rung.`, detail: null });
       continue;
     }
@@ -143,6 +145,7 @@ export async function selectBackend(prefer: string | null): Promise<EngineInfo> 
     }
   }
 
+  if (unknownPreference) features = { ...features, warning: unknownPreference };
   return {
     state: chosen ? 'ready' : 'failed',
     backend: chosen,
