@@ -30,6 +30,36 @@ export interface EngineMethods {
   predict: { params: { modelDir: string; pixels: Float32Array }; result: { probabilities: Float32Array } };
   /** TensorFlow.js memory facts (tests use them to prove nothing leaks). */
   memory: { params: Record<string, never>; result: { numTensors: number; numBytes: number } };
+  /**
+   * Load a model folder afresh (never cached: export checks copies, import probes strangers) and
+   * describe it; with `probe` (n × 784 in [0, 1]) also its probabilities for those images.
+   */
+  inspect: { params: { modelDir: string; includeWeights: boolean; probe: Float32Array | null }; result: ModelDescription };
+}
+
+/** A saved model as export and import see it (see engine/inspect.ts). */
+export interface ModelDescription {
+  /** 'Sequential', or 'Model'/'Functional' for a graph of layers. */
+  className: string;
+  /** True for a Sequential model: its layers form one chain, in order (what the ONNX writer follows). */
+  sequential: boolean;
+  /** With the batch dimension (null) first, e.g. [[null, 28, 28, 1]]. */
+  inputShapes: (number | null)[][];
+  outputShapes: (number | null)[][];
+  layers: LayerDescription[];
+  parameters: number;
+  /** n × classes for the probe images, or null without a probe. */
+  probabilities: Float32Array | null;
+}
+
+export interface LayerDescription {
+  /** Keras class name: 'Dense', 'Conv2D', 'MaxPooling2D', 'Flatten', 'Dropout', … */
+  className: string;
+  name: string;
+  /** The layer's serialised config (camelCase keys, as `layer.getConfig()` gives them). */
+  config: Record<string, unknown>;
+  /** Empty unless asked for; otherwise in the layer's order (kernel, then bias). */
+  weights: { name: string; shape: number[]; values: Float32Array }[];
 }
 
 export interface TestEvaluation {

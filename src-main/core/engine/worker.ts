@@ -11,6 +11,7 @@ import type { DatasetSource } from '../dataset/sources';
 import { score } from '../evaluation/metrics';
 import type { EngineInfo } from '../../contract';
 import { selectBackend } from './backends';
+import { describeModel } from './inspect';
 import { buildModel, describePresets } from './models';
 import { loadModel, saveModel } from './model-io';
 import { gatherPixels, predictProbabilities } from './tensors';
@@ -135,6 +136,14 @@ const methods: MethodHandlers = {
     const count = pixels.length / PIXELS_PER_IMAGE;
     const probabilities = await predictProbabilities(tf, model, count, (start, end) => pixels.subarray(start * PIXELS_PER_IMAGE, end * PIXELS_PER_IMAGE));
     return { probabilities };
+  },
+  inspect: async ({ modelDir, includeWeights, probe }) => {
+    const model = await loadModel(tf, modelDir);
+    try {
+      return await describeModel(tf, model, includeWeights, probe);
+    } finally {
+      model.dispose();
+    }
   },
 };
 
