@@ -13,6 +13,7 @@ import type { DatasetStore } from './core/dataset/store';
 import { atelierHome } from './core/paths';
 import { RunStore } from './core/runs/store';
 import { TrainingService } from './core/training/service';
+import { ModelExchange, type ModelDialogs } from './core/export/service';
 import { AtelierError } from './core/errors';
 import { APP_NAME, APP_VERSION } from './version';
 
@@ -29,6 +30,8 @@ export interface AtelierOptions {
   datasetSources?: Omit<SourceOptions, 'home' | 'chosenDir'>;
   /** The shell's folder dialog (Electron); `dataset.pickFolder` answers `unsupported` without it. */
   pickFolder?: () => Promise<string | null>;
+  /** The shell's save and folder dialogs for model export and import (Electron); `unsupported` without them. */
+  modelDialogs?: ModelDialogs;
 }
 
 export interface Atelier {
@@ -39,6 +42,7 @@ export interface Atelier {
   readonly dataset: DatasetStore;
   readonly datasets: DatasetService;
   readonly training: TrainingService;
+  readonly models: ModelExchange;
   readonly handlers: Handlers;
   dispose(): Promise<void>;
 }
@@ -64,6 +68,7 @@ export function createAtelier(options: AtelierOptions): Atelier {
   const locateDataset = () => datasets.locateOrExplain();
   const runs = new RunStore(home);
   const training = new TrainingService({ engine, runs, events, dataset, locateDataset });
+  const models = new ModelExchange({ engine, runs, atelierVersion: APP_VERSION, evaluate: (runId) => training.evaluation(runId, true), dialogs: options.modelDialogs });
 
   const systemInfo = async (shell: Shell): Promise<SystemInfo> => {
     const [engineInfo, sources] = await Promise.all([engine.info(), datasets.sources()]);
@@ -112,6 +117,20 @@ export function createAtelier(options: AtelierOptions): Atelier {
     'dataset.pickFolder': async () => ({ path: await datasets.pickFolder() }),
     'dataset.download': async ({ mirror }) => datasets.startDownload(mirror ? { mirror } : {}),
     'dataset.cancelDownload': async () => ({ cancelled: datasets.cancelDownload() }),
+    'models.export': async (request) => models.export(request),
+    'models.archive': async (request) => models.archive(request),
+    'models.pickExportPath': async (request) => ({ path: await models.pickExportPath(request) }),
+    'models.import': async ({ path }) => {
+      const imported = await models.import(path);
+      events.emit('runs.changed', { runId: imported.run.id });
+      return imported;
+    },
+    'models.importFiles': async ({ files }) => {
+      const imported = await models.importFiles(files);
+      events.emit('runs.changed', { runId: imported.run.id });
+      return imported;
+    },
+    'models.pickImportFolder': async () => ({ path: await models.pickImportFolder() }),
   };
 
   return {
@@ -122,6 +141,7 @@ export function createAtelier(options: AtelierOptions): Atelier {
     dataset,
     datasets,
     training,
+    models,
     handlers,
     dispose: () => {
       datasets.dispose();

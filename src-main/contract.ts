@@ -327,6 +327,57 @@ const DatasetPathSchema = z
   .max(4096, 'That path is too long.')
   .refine((path) => !path.includes('\0'), 'A path cannot contain a NUL character.');
 
+// ─── models: export and import ───────────────────────────────────────────────────────────────────
+
+/** `tfjs`: TF.js layers format (model.json + weights.bin); `onnx`: model.onnx, opset 13. Both add atelier-model.json. */
+export const ExportFormatSchema = z.enum(['tfjs', 'onnx']);
+export type ExportFormat = z.infer<typeof ExportFormatSchema>;
+
+const ExportedFileSchema = z.object({ name: z.string(), bytes: z.number().int() });
+
+export const ModelExportSchema = z.object({
+  runId: z.string(),
+  format: ExportFormatSchema,
+  /** The export folder. */
+  path: z.string(),
+  files: z.array(ExportedFileSchema),
+  /** The written model was re-loaded and compared with the run's own predictions on probe images. */
+  check: z.object({ images: z.number().int(), largestDifference: z.number() }),
+});
+export type ModelExport = z.infer<typeof ModelExportSchema>;
+
+/** An export as one .zip, for a browser download. */
+export const ModelArchiveSchema = z.object({
+  fileName: z.string(),
+  mimeType: z.string(),
+  base64: z.string(),
+  bytes: z.number().int(),
+  files: z.array(ExportedFileSchema),
+});
+export type ModelArchive = z.infer<typeof ModelArchiveSchema>;
+
+export const ModelImportSchema = z.object({
+  run: RunSummarySchema,
+  /** False when the test set was not available to evaluate the model. */
+  evaluated: z.boolean(),
+  /** Something the person should know about the imported model, or null. */
+  note: z.string().nullable(),
+});
+export type ModelImport = z.infer<typeof ModelImportSchema>;
+
+const ModelPathSchema = z
+  .string({ error: 'The path must be text.' })
+  .trim()
+  .min(1, 'Name a folder.')
+  .max(4096, 'That path is too long.')
+  .refine((path) => !path.includes('\0'), 'A path cannot contain a NUL character.');
+
+/** Files of a TF.js model sent from a browser: names relative to the model folder, contents base64. */
+const UploadedModelFilesSchema = z
+  .array(z.object({ name: z.string().min(1).max(255), base64: z.string() }).strict())
+  .min(1, 'Choose model.json and its weight files.')
+  .max(64, 'Choose at most 64 files (model.json and its weight files).');
+
 // ─── calls ────────────────────────────────────────────────────────────────────────────────────────
 
 const NoInput = z.object({}).strict();
@@ -386,6 +437,22 @@ export const calls = {
     output: DatasetSourcesSchema,
   },
   'dataset.cancelDownload': { input: NoInput, output: z.object({ cancelled: z.boolean() }) },
+  // models: export and import
+  /** Write a finished run's model into the folder `path` (never over an existing one without `force`). */
+  'models.export': {
+    input: z.object({ runId: RunIdSchema, format: ExportFormatSchema, path: ModelPathSchema, force: z.boolean().optional() }).strict(),
+    output: ModelExportSchema,
+  },
+  /** The same export as a .zip in the answer (the browser shell downloads it). */
+  'models.archive': { input: z.object({ runId: RunIdSchema, format: ExportFormatSchema }).strict(), output: ModelArchiveSchema },
+  /** The Electron shell's save dialog for an export folder; other shells answer `unsupported`. */
+  'models.pickExportPath': { input: z.object({ runId: RunIdSchema, format: ExportFormatSchema }).strict(), output: z.object({ path: z.string().nullable() }) },
+  /** Import a TF.js layers model folder (or its model.json) as a new run, evaluated on the test set. */
+  'models.import': { input: z.object({ path: ModelPathSchema }).strict(), output: ModelImportSchema },
+  /** Import from files the browser sent (model.json and its weights). */
+  'models.importFiles': { input: z.object({ files: UploadedModelFilesSchema }).strict(), output: ModelImportSchema },
+  /** The Electron shell's folder dialog for an import; other shells answer `unsupported`. */
+  'models.pickImportFolder': { input: NoInput, output: z.object({ path: z.string().nullable() }) },
 } as const satisfies Record<string, { input: z.ZodType; output: z.ZodType }>;
 
 export type Calls = typeof calls;

@@ -1,0 +1,141 @@
+/**
+ * `atelier-model.json`: what someone needs to use an exported model correctly — the class names
+ * in output order, the input's shape and scaling, how Atelier turns a photo into an input, and
+ * where the model came from (run, config, metrics, Atelier's version).
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { EpochMetricsSchema, ExportFormatSchema, TrainingConfigSchema, type Evaluation, type EpochMetrics, type ExportFormat } from '../../contract';
+import { CLASS_NAMES } from '../dataset/files';
+import type { RunRecord } from '../runs/store';
+
+export const METADATA_FILE = 'atelier-model.json';
+
+const ShapeSchema = z.array(z.number().int().nullable());
+
+export const ModelMetadataSchema = z.object({
+  kind: z.literal('atelier-model'),
+  metadataVersion: z.literal(1),
+  atelierVersion: z.string(),
+  exportedAt: z.string(),
+  format: ExportFormatSchema,
+  /** The model file and the other files it needs, relative to the export folder. */
+  files: z.object({ model: z.string(), weights: z.array(z.string()) }),
+  /** Class names in the order of the output's scores. */
+  classes: z.array(z.string()),
+  input: z.object({
+    /** The graph input's name (ONNX); null for TF.js, whose models take a tensor positionally. */
+    name: z.string().nullable(),
+    /** With the batch dimension first (null = any). */
+    shape: ShapeSchema,
+    dtype: z.literal('float32'),
+    layout: z.string(),
+    scaling: z.string(),
+    range: z.tuple([z.number(), z.number()]),
+  }),
+  output: z.object({ name: z.string().nullable(), shape: ShapeSchema, meaning: z.string() }),
+  photoPreprocessing: z.object({ summary: z.string(), steps: z.array(z.string()) }),
+  run: z.object({
+    id: z.string(),
+    name: z.string(),
+    createdAt: z.string(),
+    origin: z.enum(['trained', 'imported']),
+    preset: z.string(),
+    backend: z.string().nullable(),
+    status: z.string(),
+    epochsCompleted: z.number().int(),
+    durationSeconds: z.number(),
+  }),
+  config: TrainingConfigSchema.nullable(),
+  metrics: z.object({
+    epochs: z.array(EpochMetricsSchema),
+    test: z.object({ accuracy: z.number(), loss: z.number(), count: z.number().int(), evaluatedAt: z.string() }).nullable(),
+  }),
+  onnx: z.object({ opset: z.number().int(), irVersion: z.number().int() }).nullable(),
+});
+export type ModelMetadata = z.infer<typeof ModelMetadataSchema>;
+
+/** How Atelier's Classify view turns a photo into a model input (core/photos/preprocess.ts). */
+export const PHOTO_PREPROCESSING: ModelMetadata['photoPreprocessing'] = {
+  summary: 'A photo becomes what Fashion-MNIST looks like: a light garment on black, 28×28, its longest side filling the frame, centred, using the whole 0–255 range, then divided by 255.',
+  steps: [
+    'Gray: ITU-R BT.601 luma (0.299 R + 0.587 G + 0.114 B); transparent pixels count as white.',
+    'Separate the garment from the background: learn the background colours from the photo border (CIELAB), cut at Otsu’s threshold, clean up, keep the largest region and fill its holes.',
+    'Light on dark: invert when the garment is darker than its background (Fashion-MNIST images are negated product photos).',
+    'Stretch contrast: background 0, the garment’s brightest pixels (99th percentile) 255.',
+    'Crop to the garment’s bounding box, resize by area averaging so the longest side is 28 pixels, centre on a black 28×28 canvas.',
+    'Scale to float32: pixel / 255, so 0 is the black background and 1 the brightest garment pixel.',
+  ],
+};
+
+export interface MetadataSources {
+  format: ExportFormat;
+  files: ModelMetadata['files'];
+  inputShape: (number | null)[];
+  outputShape: (number | null)[];
+  run: RunRecord;
+  metrics: EpochMetrics[];
+  evaluation: Evaluation | null;
+  atelierVersion: string;
+  onnx: ModelMetadata['onnx'];
+  inputName: string | null;
+  outputName: string | null;
+  now?: Date;
+}
+
+/** The metadata for one export. */
+export function buildMetadata(sources: MetadataSources): ModelMetadata {
+  const { run, evaluation } = sources;
+  const channelsLast = sources.inputShape.length === 4;
+  return {
+    kind: 'atelier-model',
+    metadataVersion: 1,
+    atelierVersion: sources.atelierVersion,
+    exportedAt: (sources.now ?? new Date()).toISOString(),
+    format: sources.format,
+    files: sources.files,
+    classes: [...CLASS_NAMES],
+    input: {
+      name: sources.inputName,
+      shape: sources.inputShape,
+      dtype: 'float32',
+      layout: channelsLast ? 'NHWC: batch, height 28, width 28, one gray channel' : 'NHW: batch, height 28, width 28 (gray)',
+      scaling: 'pixel / 255: Fashion-MNIST bytes (0 = black background, 255 = brightest garment pixel) divided by 255',
+      range: [0, 1],
+    },
+    output: {
+      name: sources.outputName,
+      shape: sources.outputShape,
+      meaning: 'Softmax probabilities, one per class, in the order of "classes"; they sum to 1.',
+    },
+    photoPreprocessing: PHOTO_PREPROCESSING,
+    run: {
+      id: run.id,
+      name: run.name,
+      createdAt: run.createdAt,
+      origin: run.origin,
+      preset: run.preset,
+      backend: run.backend,
+      status: run.status,
+      epochsCompleted: run.epochsCompleted,
+      durationSeconds: run.durationSeconds,
+    },
+    config: run.config,
+    metrics: {
+      epochs: sources.metrics,
+      test: evaluation ? { accuracy: evaluation.accuracy, loss: evaluation.loss, count: evaluation.testCount, evaluatedAt: evaluation.evaluatedAt } : null,
+    },
+    onnx: sources.onnx,
+  };
+}
+
+/** The metadata in an export folder, or null when there is none or it is not Atelier's. */
+export async function readMetadata(dir: string): Promise<ModelMetadata | null> {
+  try {
+    const parsed = ModelMetadataSchema.safeParse(JSON.parse(await readFile(join(dir, METADATA_FILE), 'utf8')));
+    return parsed.success ? parsed.data : null;
+  } catch {
+    return null;
+  }
+}
