@@ -154,6 +154,21 @@ describe('MaxPoolGrad on wasm', () => {
     );
   });
 
+  it('takes the 2×2 / stride 2 fast path correctly (even and odd sizes, ties)', async () => {
+    for (const [shape, pad] of [
+      [[2, 6, 6, 3], 'valid'],
+      [[2, 5, 7, 3], 'valid'],
+      [[1, 6, 8, 2], 'same'],
+      [[3, 26, 26, 4], 'valid'],
+    ] as const) {
+      await expectSameOnBothBackends(() => {
+        const x = tf.relu(gridTensor([...shape], shape[1]));
+        const info = tf.backend_util.computePool2DInfo([...shape] as [number, number, number, number], 2, 2, 1, pad);
+        return run('MaxPoolGrad', { dy: gridTensor(info.outShape, 9), input: x, output: tf.zeros(info.outShape) }, { filterSize: 2, strides: 2, pad });
+      }, `2×2 max pool grad ${shape} ${pad}`);
+    }
+  });
+
   it('never routes to NaN, like the cpu backend', async () => {
     await expectSameOnBothBackends(() => {
       const x = tf.tensor4d([NaN, 1, 2, NaN, NaN, NaN, NaN, NaN], [1, 2, 4, 1]);
