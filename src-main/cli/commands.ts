@@ -11,6 +11,7 @@ import { AtelierError, fromErrorInfo, toErrorInfo } from '../core/errors';
 import { APP_VERSION } from '../version';
 import { formatEpoch, formatEvaluation, formatRuns, formatSystemInfo } from './format';
 import { commandDataset } from './dataset';
+import { commandExport, commandImport, EXPORT_HELP_LINES } from './export';
 
 const HELP = `Atelier ${APP_VERSION} — train, judge, use and export a Fashion-MNIST clothing classifier.
 
@@ -25,6 +26,7 @@ Commands:
   evaluate --run ID|latest [--json] [--recompute]
                                Test-set loss, accuracy, confusion matrix and per-class scores
   runs [--json]                Every run: date, preset, backend, epochs, duration, test accuracy, status
+${EXPORT_HELP_LINES}
   dataset info [--json]        Fashion-MNIST: source, every place looked at, 70,000 images verified
   dataset fetch [--from DIR|URL]
                                Fill the cache from the official mirrors, a mirror URL or a folder
@@ -237,6 +239,10 @@ export async function runCli(argv: string[], io: CliIo = defaultIo): Promise<num
         return await commandRuns(rest, io);
       case 'dataset':
         return await commandDataset(rest, io, { makeAtelier, call });
+      case 'export':
+        return await commandExport(rest, io, { makeAtelier, call, resolveRun });
+      case 'import':
+        return await commandImport(rest, io, { makeAtelier, call, resolveRun });
       default:
         io.err(`Unknown command "${command}". Run \`atelier --help\` for the list.`);
         return 2;

@@ -151,7 +151,7 @@ export async function exportRun(context: ExportContext, request: ExportRequest):
 export async function archiveRun(context: ExportContext, request: { runId: string; format: ExportFormat }): Promise<ModelArchive> {
   const run = await finishedRun(context, request.runId);
   const name = suggestedExportName(run, request.format);
-  const staging = await mkdtemp(join(tmpdir(), 'atelier-export-'));
+  const staging = await mkdtemp(join(tmpdir(), 'atelier-archive-'));
   try {
     const folder = join(staging, name);
     const result = await exportRun(context, { ...request, path: folder, force: false });

@@ -54,7 +54,8 @@ export function createZip(entries: readonly ZipEntry[], modified = new Date()): 
 
     const central = Buffer.alloc(46);
     central.writeUInt32LE(0x02014b50, 0);
-    central.writeUInt16LE(VERSION, 4);
+    // Made by Unix (3 << 8): unzip then takes the names as given instead of translating from CP437.
+    central.writeUInt16LE((3 << 8) | VERSION, 4);
     central.writeUInt16LE(VERSION, 6);
     central.writeUInt16LE(UTF8_NAMES, 8);
     central.writeUInt16LE(method, 10);
@@ -64,7 +65,8 @@ export function createZip(entries: readonly ZipEntry[], modified = new Date()): 
     central.writeUInt32LE(body.byteLength, 20);
     central.writeUInt32LE(entry.data.byteLength, 24);
     central.writeUInt16LE(name.byteLength, 28);
-    // extra length, comment length, disk number, internal attributes, external attributes: all 0
+    // extra length, comment length, disk number, internal attributes: 0; external: a regular file, rw-r--r--
+    central.writeUInt32LE((0o100644 << 16) >>> 0, 38);
     central.writeUInt32LE(offset, 42);
     centrals.push(central, name);
 

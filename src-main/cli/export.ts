@@ -1,0 +1,84 @@
+/**
+ * `atelier export` and `atelier import`: take a trained model elsewhere (TF.js or ONNX, with
+ * atelier-model.json) and bring a TF.js model in as a run, through the same calls the app makes.
+ */
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { Atelier } from '../app';
+import { ExportFormatSchema, type CallName, type CallOutput, type ModelExport, type ModelImport } from '../contract';
+import { AtelierError } from '../core/errors';
+import type { CliIo } from './commands';
+
+export const EXPORT_HELP_LINES = `  export --run ID|latest --format tfjs|onnx --out PATH [--force] [--json]
+                               Write a finished run's model into the folder PATH (TF.js: model.json +
+                               weights.bin; ONNX: model.onnx, opset 13; both with atelier-model.json),
+                               checked before it is moved into place; --force replaces an earlier export
+  import PATH [--json]         Add a TF.js layers model (its folder or model.json) as a run, evaluated
+                               on the test set; it must take 28×28 grayscale images and give 10 classes`;
+
+/** What the export commands borrow from commands.ts. */
+export interface ExportCliDeps {
+  makeAtelier: () => Atelier;
+  call: <C extends CallName>(atelier: Atelier, channel: C, input: unknown) => Promise<CallOutput<C>>;
+  resolveRun: (atelier: Atelier, run: string | undefined) => Promise<string>;
+}
+
+const bytes = (count: number): string => `${count.toLocaleString('en-US')} bytes`;
+
+export function formatExport(result: ModelExport, runName: string): string {
+  const width = Math.max(...result.files.map((file) => file.name.length));
+  return [
+    `Exported run "${runName}" (${result.runId}) as ${result.format === 'onnx' ? 'ONNX' : 'TF.js'} to ${result.path}`,
+    ...result.files.map((file) => `  ${file.name.padEnd(width)}  ${bytes(file.bytes).padStart(15)}`),
+    `Checked: re-loaded and compared with the run's own predictions on ${result.check.images} probe images (largest difference ${result.check.largestDifference.toExponential(1)}).`,
+  ].join('\n');
+}
+
+export function formatImport(result: ModelImport, path: string): string {
+  const run = result.run;
+  const accuracy = run.testAccuracy === null ? 'not evaluated' : `test accuracy ${(run.testAccuracy * 100).toFixed(2)}%`;
+  const lines = [`Imported ${path} as run "${run.name}" (${run.id}): ${accuracy}.${run.active ? ' It is the model Classify uses.' : ''}`];
+  if (result.note) lines.push(result.note);
+  return lines.join('\n');
+}
+
+export async function commandExport(args: string[], io: CliIo, deps: ExportCliDeps): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      run: { type: 'string' },
+      format: { type: 'string' },
+      out: { type: 'string' },
+      force: { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+    },
+    strict: true,
+  });
+  const format = ExportFormatSchema.safeParse(values.format);
+  if (!format.success) throw new AtelierError('invalid-payload', `--format must be tfjs or onnx${values.format ? `, not "${values.format}"` : ''}.`);
+  if (!values.out) throw new AtelierError('invalid-payload', 'Name the folder to write with --out PATH (it must not exist yet, or use --force to replace an earlier export).');
+  const atelier = deps.makeAtelier();
+  try {
+    const runId = await deps.resolveRun(atelier, values.run);
+    const result = await deps.call(atelier, 'models.export', { runId, format: format.data, path: resolve(values.out), force: values.force });
+    const run = await deps.call(atelier, 'runs.get', { runId });
+    io.out(values.json ? JSON.stringify(result) : formatExport(result, run.name));
+    return 0;
+  } finally {
+    await atelier.dispose();
+  }
+}
+
+export async function commandImport(args: string[], io: CliIo, deps: ExportCliDeps): Promise<number> {
+  const { values, positionals } = parseArgs({ args, options: { json: { type: 'boolean', default: false } }, allowPositionals: true, strict: true });
+  const [path, ...extra] = positionals;
+  if (!path || extra.length) throw new AtelierError('invalid-payload', 'Name one model folder (or its model.json): atelier import PATH.');
+  const atelier = deps.makeAtelier();
+  try {
+    const result = await deps.call(atelier, 'models.import', { path: resolve(path) });
+    io.out(values.json ? JSON.stringify(result) : formatImport(result, resolve(path)));
+    return 0;
+  } finally {
+    await atelier.dispose();
+  }
+}

@@ -1,0 +1,298 @@
+/**
+ * Export and import through the whole core: the real engine worker (from source), the real
+ * dataset, tiny models trained here (one epoch on 1,000 images is plenty for parity), and the
+ * two runtimes others would use — onnxruntime-node and plain @tensorflow/tfjs in another process.
+ */
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import * as tf from '@tensorflow/tfjs';
+import * as ort from 'onnxruntime-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAtelier, type Atelier } from '../../app';
+import { runCli } from '../../cli/commands';
+import type { CallName, CallOutput, ExportFormat, PresetId, TrainingConfig } from '../../contract';
+import { dispatch } from '../../dispatch';
+import { engineWorkerUrl } from '../../locations';
+import { APP_VERSION } from '../../version';
+import { CLASS_NAMES, PIXELS_PER_IMAGE } from '../dataset/files';
+import { saveModel } from '../engine/model-io';
+import { METADATA_FILE, ModelMetadataSchema } from './metadata';
+import { ModelExchange } from './service';
+
+const run = promisify(execFile);
+const haveData = existsSync('/usr/share/datasets/fashion-mnist');
+const PRESETS: PresetId[] = ['tutorial-mlp', 'cnn'];
+
+const quick = (preset: PresetId): TrainingConfig => ({
+  preset, epochs: 1, batchSize: 32, learningRate: 0.001, hiddenUnits: 64, validationSplit: 0, seed: 3, trainLimit: 1000,
+});
+
+function argmax(values: Float32Array, row: number): number {
+  let best = 0;
+  for (let k = 1; k < 10; k++) if (values[row * 10 + k]! > values[row * 10 + best]!) best = k;
+  return best;
+}
+
+/** Rows whose top-1 class differs, and the largest probability difference. */
+function compare(expected: Float32Array, actual: Float32Array, rows: number): { disagreements: number; largest: number } {
+  let disagreements = 0;
+  let largest = 0;
+  for (let row = 0; row < rows; row++) if (argmax(expected, row) !== argmax(actual, row)) disagreements++;
+  for (let i = 0; i < rows * 10; i++) largest = Math.max(largest, Math.abs(expected[i]! - actual[i]!));
+  return { disagreements, largest };
+}
+
+const digest = (dir: string): Record<string, string> =>
+  Object.fromEntries(readdirSync(dir).sort().map((name) => [name, createHash('sha256').update(readFileSync(join(dir, name))).digest('hex')]));
+
+async function call<C extends CallName>(atelier: Atelier, channel: C, input: unknown): Promise<CallOutput<C>> {
+  const result = await dispatch(atelier.handlers, channel, input, { shell: 'cli' });
+  if (!result.ok) throw Object.assign(new Error(result.error.message), { kind: result.error.kind });
+  return result.value as CallOutput<C>;
+}
+
+describe.skipIf(!haveData)('export and import (real worker, real data)', () => {
+  let home: string;
+  let out: string;
+  let atelier: Atelier;
+  const runIds = {} as Record<PresetId, string>;
+  let testImages: Uint8Array;
+  let testCount: number;
+
+  beforeAll(async () => {
+    home = mkdtempSync(join(tmpdir(), 'atelier-export-home-'));
+    out = mkdtempSync(join(tmpdir(), 'atelier-export-out-'));
+    atelier = createAtelier({ engineWorkerUrl: engineWorkerUrl(), home, preferBackend: 'wasm', datasetSources: { env: {} } });
+    for (const preset of PRESETS) {
+      const { runId } = await atelier.training.start(quick(preset));
+      await atelier.training.settled();
+      expect((await atelier.runs.read(runId)).status).toBe('completed');
+      runIds[preset] = runId;
+    }
+    const test = await atelier.dataset.getSplit('test');
+    testImages = test.images;
+    testCount = test.count;
+  }, 240_000);
+
+  afterAll(async () => {
+    await atelier?.dispose();
+    rmSync(home, { recursive: true, force: true });
+    rmSync(out, { recursive: true, force: true });
+  });
+
+  const exportTo = (preset: PresetId, format: ExportFormat, path = join(out, `${preset}-${format}`), force = false) =>
+    call(atelier, 'models.export', { runId: runIds[preset], format, path, force });
+
+  it.each(PRESETS)('ONNX export of %s: onnxruntime-node gives Atelier’s top-1 class on all 10,000 test images, probabilities within 1e-4', async (preset) => {
+    const result = await exportTo(preset, 'onnx');
+    expect(result.files.map((file) => file.name)).toEqual([METADATA_FILE, 'model.onnx']);
+    expect(result.check.largestDifference).toBeLessThanOrEqual(1e-4);
+
+    const session = await ort.InferenceSession.create(readFileSync(join(result.path, 'model.onnx')));
+    expect(session.inputNames).toEqual(['input']);
+    expect(session.outputNames).toEqual(['probabilities']);
+    const metadata = ModelMetadataSchema.parse(JSON.parse(readFileSync(join(result.path, METADATA_FILE), 'utf8')));
+    const exampleShape = metadata.input.shape.slice(1) as number[];
+    expect(exampleShape).toEqual(preset === 'cnn' ? [28, 28, 1] : [28, 28]);
+
+    const onnx = new Float32Array(testCount * 10);
+    for (let start = 0; start < testCount; start += 1000) {
+      const end = Math.min(testCount, start + 1000);
+      const pixels = Float32Array.from(testImages.subarray(start * PIXELS_PER_IMAGE, end * PIXELS_PER_IMAGE), (value) => value / 255);
+      const outputs = await session.run({ input: new ort.Tensor('float32', pixels, [end - start, ...exampleShape]) });
+      onnx.set(outputs.probabilities!.data as Float32Array, start * 10);
+    }
+    const atelierProbabilities = (await atelier.runs.predictions(runIds[preset]))!;
+    expect(testCount).toBe(10_000);
+    const { disagreements, largest } = compare(atelierProbabilities, onnx, testCount);
+    expect(disagreements).toBe(0);
+    expect(largest).toBeLessThanOrEqual(1e-4);
+  });
+
+  it.each(PRESETS)('TF.js export of %s loads with plain @tensorflow/tfjs in a separate Node process and predicts the same', async (preset) => {
+    const result = await exportTo(preset, 'tfjs');
+    expect(result.files.map((file) => file.name)).toEqual([METADATA_FILE, 'model.json', 'weights.bin']);
+    expect(result.check.largestDifference).toBe(0);
+    // tfjs's pure-JS backend is slow on convolutions: the CNN is compared on the first 1,000 images.
+    const count = preset === 'cnn' ? 1000 : testCount;
+    const images = join(out, `${preset}-images.u8`);
+    const predictions = join(out, `${preset}-tfjs.f32`);
+    writeFileSync(images, testImages.subarray(0, count * PIXELS_PER_IMAGE));
+    const script = new URL('./fixtures/predict-tfjs.mjs', import.meta.url).pathname;
+    const { stdout } = await run(process.execPath, [script, result.path, images, predictions], { cwd: process.cwd(), maxBuffer: 1 << 20 });
+    expect(JSON.parse(stdout)).toMatchObject({ backend: 'cpu', version: tf.version.tfjs, count });
+    const child = new Float32Array(new Uint8Array(readFileSync(predictions)).buffer);
+    const { disagreements, largest } = compare((await atelier.runs.predictions(runIds[preset]))!, child, count);
+    expect(disagreements).toBe(0);
+    expect(largest).toBeLessThanOrEqual(1e-5);
+  }, 120_000);
+
+  it('writes metadata a user of the export needs: classes, input and scaling, photo preprocessing, metrics, config, version', async () => {
+    const dir = join(out, 'cnn-tfjs');
+    if (!existsSync(dir)) await exportTo('cnn', 'tfjs');
+    const metadata = ModelMetadataSchema.parse(JSON.parse(readFileSync(join(dir, METADATA_FILE), 'utf8')));
+    const runRecord = await atelier.runs.read(runIds.cnn);
+    const evaluation = (await atelier.runs.evaluation(runIds.cnn))!;
+    expect(metadata).toMatchObject({
+      kind: 'atelier-model',
+      atelierVersion: APP_VERSION,
+      format: 'tfjs',
+      files: { model: 'model.json', weights: ['weights.bin'] },
+      classes: [...CLASS_NAMES],
+      input: { shape: [null, 28, 28, 1], dtype: 'float32', range: [0, 1] },
+      output: { shape: [null, 10] },
+      run: { id: runIds.cnn, preset: 'cnn', epochsCompleted: 1, backend: 'wasm' },
+      config: runRecord.config,
+      metrics: { test: { accuracy: evaluation.accuracy, loss: evaluation.loss, count: 10_000 } },
+      onnx: null,
+    });
+    expect(metadata.input.scaling).toMatch(/255/);
+    expect(metadata.photoPreprocessing.steps.length).toBeGreaterThan(3);
+    expect(metadata.metrics.epochs).toHaveLength(1);
+  });
+
+  it.each(['tfjs', 'onnx'] as const)('an interrupted %s export (error after the weights are written) leaves no partial folder and the previous export intact', async (format) => {
+    const target = join(out, `interrupted-${format}`);
+    await exportTo('tutorial-mlp', format, target);
+    const before = digest(target);
+    const siblings = readdirSync(out).sort();
+    const seen: string[][] = [];
+    const failing = new ModelExchange({
+      engine: atelier.engine,
+      runs: atelier.runs,
+      atelierVersion: APP_VERSION,
+      evaluate: (runId) => atelier.training.evaluation(runId),
+      afterWeightsWritten: (tempDir) => {
+        seen.push(readdirSync(tempDir));
+        throw new Error('injected failure after the weights');
+      },
+    });
+    await expect(failing.export({ runId: runIds['tutorial-mlp'], format, path: target, force: true })).rejects.toThrow('injected failure after the weights');
+    await expect(failing.export({ runId: runIds['tutorial-mlp'], format, path: join(out, `never-${format}`), force: false })).rejects.toThrow('injected');
+    expect(seen).toEqual([[format === 'onnx' ? 'model.onnx' : 'weights.bin'], [format === 'onnx' ? 'model.onnx' : 'weights.bin']]);
+    expect(readdirSync(out).sort()).toEqual(siblings);
+    expect(digest(target)).toEqual(before);
+  });
+
+  it('refuses an existing target without force, replaces an earlier export with it', async () => {
+    const target = join(out, 'twice');
+    await exportTo('tutorial-mlp', 'onnx', target);
+    const first = JSON.parse(readFileSync(join(target, METADATA_FILE), 'utf8')).exportedAt as string;
+    await expect(exportTo('tutorial-mlp', 'tfjs', target)).rejects.toMatchObject({ kind: 'target-exists', message: expect.stringContaining(target) });
+    expect(readdirSync(target).sort()).toEqual([METADATA_FILE, 'model.onnx']);
+    await exportTo('tutorial-mlp', 'tfjs', target, true);
+    expect(readdirSync(target).sort()).toEqual([METADATA_FILE, 'model.json', 'weights.bin']);
+    expect(JSON.parse(readFileSync(join(target, METADATA_FILE), 'utf8')).exportedAt).not.toBe(first);
+  });
+
+  it('hands the browser a .zip of the export', async () => {
+    const stagingBefore = readdirSync(tmpdir()).filter((entry) => entry.startsWith('atelier-archive-'));
+    const archive = await call(atelier, 'models.archive', { runId: runIds.cnn, format: 'onnx' });
+    expect(archive.fileName).toMatch(/^fashion-cnn-\d{4}-\d{2}-\d{2}-onnx\.zip$/);
+    const zip = Buffer.from(archive.base64, 'base64');
+    expect(zip.byteLength).toBe(archive.bytes);
+    const file = join(out, archive.fileName);
+    writeFileSync(file, zip);
+    if (existsSync('/usr/bin/unzip')) {
+      const { stdout } = await run('unzip', ['-t', file]);
+      expect(stdout).toMatch(/No errors detected/);
+      const { stdout: names } = await run('unzip', ['-Z1', file]);
+      const folder = archive.fileName.replace(/\.zip$/, '');
+      expect(names.trim().split('\n').sort()).toEqual([`${folder}/${METADATA_FILE}`, `${folder}/model.onnx`]);
+    }
+    expect(readdirSync(tmpdir()).filter((entry) => entry.startsWith('atelier-archive-'))).toEqual(stagingBefore);
+  });
+
+  it('refuses to import a model with the wrong input or output, saying what it has and what is needed', async () => {
+    const before = await atelier.runs.list();
+    const wrong = tf.sequential();
+    wrong.add(tf.layers.flatten({ inputShape: [32, 32, 3] }));
+    wrong.add(tf.layers.dense({ units: 5, activation: 'softmax' }));
+    const wrongDir = join(out, 'wrong-model');
+    mkdirSync(wrongDir);
+    await saveModel(tf, wrong, wrongDir, 'x');
+    wrong.dispose();
+    await expect(call(atelier, 'models.import', { path: wrongDir })).rejects.toMatchObject({
+      kind: 'model-incompatible',
+      message: 'This model takes [32,32,3] images and gives 5 classes; Atelier needs 28×28 grayscale input ([28,28] or [28,28,1]) and 10 output classes.',
+    });
+
+    const threeClasses = tf.sequential();
+    threeClasses.add(tf.layers.flatten({ inputShape: [28, 28] }));
+    threeClasses.add(tf.layers.dense({ units: 3, activation: 'softmax' }));
+    const threeDir = join(out, 'three-classes');
+    mkdirSync(threeDir);
+    await saveModel(tf, threeClasses, threeDir, 'x');
+    threeClasses.dispose();
+    await expect(call(atelier, 'models.import', { path: join(threeDir, 'model.json') })).rejects.toMatchObject({ kind: 'model-incompatible', message: expect.stringMatching(/takes \[28,28\] images and gives 3 classes/) });
+
+    const graphDir = join(out, 'graph-model');
+    mkdirSync(graphDir);
+    writeFileSync(join(graphDir, 'model.json'), JSON.stringify({ format: 'graph-model', modelTopology: { node: [] }, weightsManifest: [] }));
+    await expect(call(atelier, 'models.import', { path: graphDir })).rejects.toMatchObject({ kind: 'model-incompatible', message: expect.stringMatching(/graph model/) });
+
+    expect(await atelier.runs.list()).toEqual(before);
+    expect(readdirSync(atelier.runs.root).filter((entry) => entry.startsWith('.'))).toEqual([]);
+  });
+
+  it('imports the TF.js export into a fresh data folder as a run that evaluates and classifies like the original', async () => {
+    const dir = join(out, 'cnn-tfjs');
+    if (!existsSync(dir)) await exportTo('cnn', 'tfjs');
+    const freshHome = mkdtempSync(join(tmpdir(), 'atelier-import-home-'));
+    const fresh = createAtelier({ engineWorkerUrl: engineWorkerUrl(), home: freshHome, preferBackend: 'wasm', datasetSources: { env: {} } });
+    try {
+      const imported = await call(fresh, 'models.import', { path: dir });
+      const original = await atelier.runs.detail(runIds.cnn);
+      expect(imported.evaluated).toBe(true);
+      expect(imported.note).toBeNull();
+      expect(imported.run).toMatchObject({ origin: 'imported', status: 'completed', hasModel: true, active: true, preset: 'cnn', epochsCompleted: 1, name: `${original.name} (imported)` });
+      expect(imported.run.testAccuracy).toBe(original.testAccuracy);
+      const detail = await call(fresh, 'runs.get', { runId: imported.run.id });
+      expect(detail.config).toEqual(original.config);
+      expect(detail.metrics).toEqual(original.metrics);
+      const evaluation = await call(fresh, 'evaluation.get', { runId: imported.run.id });
+      expect(evaluation.confusion).toEqual((await atelier.runs.evaluation(runIds.cnn))!.confusion);
+
+      // Classify: the active model's probabilities for a few images match the original's.
+      const pixels = Float32Array.from(testImages.subarray(0, 5 * PIXELS_PER_IMAGE), (value) => value / 255);
+      const { probabilities } = await fresh.engine.request('predict', { modelDir: fresh.runs.modelDir((await fresh.runs.activeRunId())!), pixels });
+      expect(compare((await atelier.runs.predictions(runIds.cnn))!, probabilities, 5).largest).toBeLessThanOrEqual(1e-6);
+    } finally {
+      await fresh.dispose();
+      rmSync(freshHome, { recursive: true, force: true });
+    }
+  });
+
+  it('exports and imports from the command line', async () => {
+    const previous = { home: process.env.ATELIER_HOME, backend: process.env.ATELIER_BACKEND };
+    process.env.ATELIER_HOME = home;
+    process.env.ATELIER_BACKEND = 'wasm';
+    const mlpExport = join(out, 'tutorial-mlp-tfjs');
+    if (!existsSync(mlpExport)) await exportTo('tutorial-mlp', 'tfjs');
+    const lines: string[] = [];
+    const errors: string[] = [];
+    const io = { out: (text: string) => lines.push(text), err: (text: string) => errors.push(text) };
+    try {
+      const target = join(out, 'cli-onnx');
+      expect(await runCli(['export', '--run', 'latest', '--format', 'onnx', '--out', target], io)).toBe(0);
+      expect(lines.join('\n')).toMatch(/Exported run .* as ONNX to .*cli-onnx[\s\S]*model\.onnx[\s\S]*Checked: re-loaded/);
+      expect(await runCli(['export', '--run', 'latest', '--format', 'onnx', '--out', target], io)).toBe(1);
+      expect(errors.join('\n')).toMatch(/already exists.*--force/);
+      expect(await runCli(['export', '--run', 'latest', '--format', 'keras', '--out', target], io)).toBe(2);
+      lines.length = 0;
+      expect(await runCli(['import', mlpExport, '--json'], io)).toBe(0);
+      const imported = JSON.parse(lines.at(-1)!) as { run: { origin: string; testAccuracy: number } };
+      expect(imported.run.origin).toBe('imported');
+      expect(imported.run.testAccuracy).toBe((await atelier.runs.read(runIds['tutorial-mlp'])).testAccuracy);
+    } finally {
+      for (const [name, value] of [['ATELIER_HOME', previous.home], ['ATELIER_BACKEND', previous.backend]] as const) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+    }
+  }, 120_000);
+});
