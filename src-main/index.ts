@@ -11,6 +11,7 @@ const atelier = createAtelier({
   engineWorkerUrl: engineWorkerUrl(),
   electronVersion: process.versions.electron ?? null,
   pickFolder: pickDatasetFolder,
+  modelDialogs: { chooseExportPath, chooseImportFolder: chooseModelFolder },
 });
 
 /** The native folder dialog for `dataset.pickFolder`, attached to the focused window when there is one. */
@@ -18,6 +19,33 @@ async function pickDatasetFolder(): Promise<string | null> {
   const options: Electron.OpenDialogOptions = {
     title: 'Choose the folder that holds Fashion-MNIST',
     buttonLabel: 'Use this folder',
+    properties: ['openDirectory', 'dontAddToRecent'],
+  };
+  const window = BrowserWindow.getFocusedWindow();
+  const result = window ? await dialog.showOpenDialog(window, options) : await dialog.showOpenDialog(options);
+  return result.canceled ? null : (result.filePaths[0] ?? null);
+}
+
+/** The save dialog for a model export: the name typed becomes the export folder. */
+async function chooseExportPath({ defaultName, format }: { defaultName: string; format: 'tfjs' | 'onnx' }): Promise<string | null> {
+  const options: Electron.SaveDialogOptions = {
+    title: format === 'onnx' ? 'Export the model as ONNX' : 'Export the model as TF.js',
+    buttonLabel: 'Export',
+    defaultPath: defaultName,
+    message: 'Atelier creates a folder with this name holding the model and atelier-model.json.',
+    properties: ['createDirectory', 'dontAddToRecent'],
+  };
+  const window = BrowserWindow.getFocusedWindow();
+  const result = window ? await dialog.showSaveDialog(window, options) : await dialog.showSaveDialog(options);
+  return result.canceled || !result.filePath ? null : result.filePath;
+}
+
+/** The folder dialog for importing a TF.js model. */
+async function chooseModelFolder(): Promise<string | null> {
+  const options: Electron.OpenDialogOptions = {
+    title: 'Import a TF.js model',
+    buttonLabel: 'Import',
+    message: 'Choose the folder that holds model.json and its weights.',
     properties: ['openDirectory', 'dontAddToRecent'],
   };
   const window = BrowserWindow.getFocusedWindow();
