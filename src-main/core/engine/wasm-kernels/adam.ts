@@ -1,6 +1,7 @@
 import type * as tfNamespace from '@tensorflow/tfjs';
 import type { KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { heapOffset, simdKernelsFor } from './simd-kernels.js';
 import { heapF32 } from './wasm-backend.js';
 
 /**
@@ -8,7 +9,9 @@ import { heapF32 } from './wasm-backend.js';
  * element-wise kernels per variable and makes six scalar tensors for its constants; on the
  * tutorial MLP that is ~80 of the ~180 kernel calls of a training step, each with its engine
  * overhead and a pass over memory (the stock wasm `Sqrt` alone costs ~1.5 ns per element).
- * This kernel reads value, gradient and both moments once and writes the three new tensors.
+ * This kernel reads value, gradient and both moments once and writes the three new tensors,
+ * with WebAssembly SIMD (simd-kernels.wat) or, where that cannot run, a JavaScript loop. Both
+ * do tfjs's float32 operations in tfjs's order, so they match its Adam bit for bit.
  */
 
 export const ADAM_UPDATE = 'AtelierAdamUpdate';
@@ -23,7 +26,7 @@ export interface AdamUpdateAttrs {
   correction2: number;
 }
 
-export function adamUpdateKernel(): KernelFunc {
+export function adamUpdateKernel(useSimd = true): KernelFunc {
   return (args) => {
     const backend = args.backend as BackendWasm;
     const { value, gradient, m, v } = args.inputs as Record<'value' | 'gradient' | 'm' | 'v', TensorInfo>;
@@ -34,6 +37,16 @@ export function adamUpdateKernel(): KernelFunc {
     const outValue = backend.makeOutput([...value.shape], 'float32');
     const outM = backend.makeOutput([...value.shape], 'float32');
     const outV = backend.makeOutput([...value.shape], 'float32');
+    const simd = useSimd ? simdKernelsFor(backend) : null;
+    if (simd) {
+      const at = (t: TensorInfo) => heapOffset(backend, t.dataId);
+      simd.adam(
+        at(value), at(gradient), at(m), at(v), at(outValue), at(outM), at(outV), heapF32(backend, value).length,
+        a.beta1, a.beta2, Math.fround(1 - a.beta1), Math.fround(1 - a.beta2),
+        a.correction1, a.correction2, a.epsilon, -a.learningRate,
+      );
+      return [outValue, outM, outV];
+    }
     adamStep(
       heapF32(backend, outValue),
       heapF32(backend, outM),
@@ -49,9 +62,9 @@ export function adamUpdateKernel(): KernelFunc {
 }
 
 /**
- * m' = β₁m + (1−β₁)g, v' = β₂v + (1−β₂)g², w' = w − lr·(m'/c₁)/(√(v'/c₂) + ε), with the moments
- * rounded to float32 as tfjs stores them. Each step reads the inputs before writing, so an
- * output may alias its input.
+ * m' = m·β₁ + g·(1−β₁), v' = v·β₂ + (g·g)·(1−β₂), w' = ((m'/c₁)/(√(v'/c₂) + ε))·(−lr) + w, each
+ * operation rounded to float32 as tfjs's separate kernels round it. Each element is read before
+ * it is written, so an output may alias its input.
  */
 export function adamStep(
   outValue: Float32Array,
@@ -63,17 +76,25 @@ export function adamStep(
   v: Float32Array,
   a: AdamUpdateAttrs,
 ): void {
-  const { beta1, beta2, epsilon, learningRate, correction1, correction2 } = a;
-  const oneMinusBeta1 = Math.fround(1 - beta1);
-  const oneMinusBeta2 = Math.fround(1 - beta2);
+  const f = Math.fround;
+  const beta1 = f(a.beta1);
+  const beta2 = f(a.beta2);
+  const oneMinusBeta1 = f(1 - a.beta1);
+  const oneMinusBeta2 = f(1 - a.beta2);
+  const c1 = f(a.correction1);
+  const c2 = f(a.correction2);
+  const epsilon = f(a.epsilon);
+  const negLearningRate = f(-a.learningRate);
   const n = value.length;
   for (let i = 0; i < n; i++) {
     const g = gradient[i]!;
-    const mi = Math.fround(m[i]! * beta1 + g * oneMinusBeta1);
-    const vi = Math.fround(v[i]! * beta2 + g * g * oneMinusBeta2);
+    const mi = f(f(m[i]! * beta1) + f(g * oneMinusBeta1));
+    const vi = f(f(v[i]! * beta2) + f(f(g * g) * oneMinusBeta2));
+    const denominator = f(f(Math.sqrt(f(vi / c2))) + epsilon);
+    const w = value[i]!;
     outM[i] = mi;
     outV[i] = vi;
-    outValue[i] = value[i]! - (learningRate * (mi / correction1)) / (Math.sqrt(vi / correction2) + epsilon);
+    outValue[i] = f(f(f(mi / c1) / denominator) * negLearningRate) + w;
   }
 }
 

@@ -1,5 +1,10 @@
 import fc from 'fast-check';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { registerWasmTrainingKernels, unregisterWasmTrainingKernels } from './index.js';
+import { SIMD_KERNELS_WASM } from './simd-kernels.js';
 import { expectSameOnBothBackends, gridTensor, liveCounts, setUpBackends, tf } from './kernel-test-helpers.js';
 
 beforeAll(setUpBackends);
@@ -154,20 +159,6 @@ describe('MaxPoolGrad on wasm', () => {
     );
   });
 
-  it('takes the 2×2 / stride 2 fast path correctly (even and odd sizes, ties)', async () => {
-    for (const [shape, pad] of [
-      [[2, 6, 6, 3], 'valid'],
-      [[2, 5, 7, 3], 'valid'],
-      [[1, 6, 8, 2], 'same'],
-      [[3, 26, 26, 4], 'valid'],
-    ] as const) {
-      await expectSameOnBothBackends(() => {
-        const x = tf.relu(gridTensor([...shape], shape[1]));
-        const info = tf.backend_util.computePool2DInfo([...shape] as [number, number, number, number], 2, 2, 1, pad);
-        return run('MaxPoolGrad', { dy: gridTensor(info.outShape, 9), input: x, output: tf.zeros(info.outShape) }, { filterSize: 2, strides: 2, pad });
-      }, `2×2 max pool grad ${shape} ${pad}`);
-    }
-  });
 
   it('never routes to NaN, like the cpu backend', async () => {
     await expectSameOnBothBackends(() => {
@@ -176,6 +167,54 @@ describe('MaxPoolGrad on wasm', () => {
       const y = tf.maxPool(x, 2, 2, 'valid');
       return run('MaxPoolGrad', { dy: tf.tensor4d([5, 7], [1, 1, 2, 1]), input: x, output: y }, attrs);
     }, 'max pool grad with NaN');
+  });
+});
+
+describe.each([
+  { simd: true, label: 'WebAssembly SIMD' },
+  { simd: false, label: 'JavaScript' },
+])('MaxPoolGrad 2×2 / stride 2 fast path ($label)', ({ simd }) => {
+  beforeAll(() => {
+    unregisterWasmTrainingKernels(tf);
+    registerWasmTrainingKernels(tf, { simd });
+  });
+  afterAll(() => {
+    unregisterWasmTrainingKernels(tf);
+    registerWasmTrainingKernels(tf);
+  });
+
+  it('equals the cpu backend (even and odd sizes, channels 4k and not, ties and NaN)', async () => {
+    for (const [shape, pad] of [
+      [[2, 6, 6, 4], 'valid'],
+      [[2, 5, 7, 8], 'valid'],
+      [[1, 6, 8, 3], 'same'],
+      [[3, 26, 26, 32], 'valid'],
+      [[2, 11, 11, 64], 'valid'],
+    ] as const) {
+      await expectSameOnBothBackends(() => {
+        // relu of grid values: many equal values (zeros) in a window, so tie-breaking is tested.
+        const values = tf.relu(gridTensor([...shape], shape[1])).dataSync().slice();
+        for (let i = 0; i < values.length; i += 37) values[i] = Number.NaN;
+        const x = tf.tensor(values, [...shape]);
+        const info = tf.backend_util.computePool2DInfo([...shape] as [number, number, number, number], 2, 2, 1, pad);
+        return run('MaxPoolGrad', { dy: gridTensor(info.outShape, 9), input: x, output: tf.zeros(info.outShape) }, { filterSize: 2, strides: 2, pad });
+      }, `2×2 max pool grad ${shape} ${pad}`, 0);
+    }
+  });
+});
+
+describe('the embedded SIMD module', () => {
+  const wat = fileURLToPath(new URL('./simd-kernels.wat', import.meta.url));
+  let wat2wasm = true;
+  try {
+    execFileSync('wat2wasm', ['--version'], { stdio: 'ignore' });
+  } catch {
+    wat2wasm = false;
+  }
+  it.skipIf(!wat2wasm)('is simd-kernels.wat compiled (run wat2wasm as the .wat says after editing it)', () => {
+    const compiled = execFileSync('wat2wasm', [wat, '--output=-']);
+    expect(Buffer.from(SIMD_KERNELS_WASM, 'base64').equals(compiled)).toBe(true);
+    expect(readFileSync(wat, 'utf8')).toContain('(export "adam")');
   });
 });
 

@@ -30,6 +30,11 @@ export interface WasmKernelOptions {
    * tfjs's own method.
    */
   fusedAdam?: boolean;
+  /**
+   * Use the WebAssembly SIMD kernels (simd-kernels.wat) where they apply (default true);
+   * `false` uses their JavaScript equivalents, for tests.
+   */
+  simd?: boolean;
 }
 
 /** What `registerWasmTrainingKernels` did, for the engine's log and the benchmark's report. */
@@ -52,7 +57,7 @@ const replacedStock = new WeakMap<KernelFunc, KernelConfig | undefined>();
 interface Replacement {
   kernelName: string;
   /** Builds our kernel; `stock(name)` returns a stock wasm kernel it may delegate to. */
-  make(stock: (name: string) => KernelFunc, tf: TfKernelRegistry): KernelFunc;
+  make(stock: (name: string) => KernelFunc, tf: TfKernelRegistry, options: WasmKernelOptions): KernelFunc;
 }
 
 const REPLACEMENTS: readonly Replacement[] = [
@@ -75,10 +80,10 @@ const REPLACEMENTS: readonly Replacement[] = [
     make: (stock, tf) =>
       conv2DBackpropInputKernel({ conv2D: stock('Conv2D'), conv2DBackpropInput: stock('Conv2DBackpropInput') }, tf.backend_util),
   },
-  { kernelName: 'MaxPoolGrad', make: (_stock, tf) => maxPoolGradKernel(tf.backend_util) },
+  { kernelName: 'MaxPoolGrad', make: (_stock, tf, options) => maxPoolGradKernel(tf.backend_util, options.simd ?? true) },
   { kernelName: 'Slice', make: (stock, tf) => sliceKernel(stock('Slice'), tf.slice_util) },
   { kernelName: 'GatherV2', make: (stock, tf) => gatherV2Kernel(stock('GatherV2'), tf.backend_util) },
-  { kernelName: ADAM_UPDATE, make: () => adamUpdateKernel() },
+  { kernelName: ADAM_UPDATE, make: (_stock, _tf, options) => adamUpdateKernel(options.simd ?? true) },
 ];
 
 /** Names of every kernel this module registers for the wasm backend. */
@@ -114,7 +119,7 @@ export function registerWasmTrainingKernels(tf: TfKernelRegistry, options: WasmK
       result.alreadyRegistered.push(kernelName);
       continue;
     }
-    const kernelFunc = replacement.make(stock, tf);
+    const kernelFunc = replacement.make(stock, tf, options);
     replacedStock.set(kernelFunc, current);
     const config: KernelConfig = { kernelName, backendName: BACKEND, kernelFunc };
     // The stock kernel binds its wasm function in setupFunc, which tfjs calls on every
