@@ -11,6 +11,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { appendFile, mkdir, readFile, readdir, rm, stat } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import {
@@ -44,8 +45,22 @@ const RunRecordSchema = z.object({
   testAccuracy: z.number().nullable(),
   testLoss: z.number().nullable(),
   error: z.string().nullable(),
+  /** The process (and computer) training it, so other processes sharing the folder see it as running. */
+  trainer: z.object({ pid: z.number().int(), host: z.string() }).nullable().optional(),
 });
 export type RunRecord = z.infer<typeof RunRecordSchema>;
+
+/** True when another live process on this computer is training the run (the CLI while the app looks on). */
+function trainingElsewhere(record: RunRecord): boolean {
+  const trainer = record.trainer;
+  if (!trainer || trainer.pid === process.pid || trainer.host !== hostname()) return false;
+  try {
+    process.kill(trainer.pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
 
 const ID_PATTERN = /^[A-Za-z0-9_-]{1,80}$/;
 
@@ -86,6 +101,7 @@ export class RunStore {
       testAccuracy: null,
       testLoss: null,
       error: null,
+      trainer: init.origin === 'trained' ? { pid: process.pid, host: hostname() } : null,
     };
     await mkdir(this.dir(id), { recursive: true });
     await writeJsonAtomic(join(this.dir(id), 'run.json'), record);
@@ -104,7 +120,7 @@ export class RunStore {
     if (!parsed.success) throw new AtelierError('run-corrupt', `${join(this.dir(id), 'run.json')} is damaged. Delete the run folder or restore it from a backup.`);
     const record = parsed.data;
     // A run left "running" by a process that is gone was interrupted: report it as failed, keep its data.
-    if ((record.status === 'running' || record.status === 'evaluating') && !this.#live.has(id)) {
+    if ((record.status === 'running' || record.status === 'evaluating') && !this.#live.has(id) && !trainingElsewhere(record)) {
       return { ...record, status: 'failed', error: record.error ?? 'Interrupted: Atelier stopped while this run was training. Its finished epochs are kept.' };
     }
     return record;
@@ -189,7 +205,7 @@ export class RunStore {
   async summary(id: string, activeId?: string | null): Promise<RunSummary> {
     const record = await this.read(id);
     const active = activeId === undefined ? await this.activeRunId() : activeId;
-    const { config: _config, ...rest } = record;
+    const { config: _config, trainer: _trainer, ...rest } = record;
     return { ...rest, hasModel: await this.hasModel(id), active: active === id };
   }
 
@@ -233,6 +249,10 @@ export class RunStore {
   async delete(id: string): Promise<boolean> {
     if (this.#live.has(id)) throw new AtelierError('busy', 'This run is training right now; stop it first.');
     const dir = this.dir(id);
+    const record = await this.read(id).catch(() => null);
+    if (record && (record.status === 'running' || record.status === 'evaluating')) {
+      throw new AtelierError('busy', `This run is training right now in another Atelier process (pid ${record.trainer?.pid ?? '?'}); stop it there first.`);
+    }
     try {
       await stat(dir);
     } catch {
