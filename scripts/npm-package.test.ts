@@ -4,18 +4,18 @@
  * carries everything the CLI and the browser shell need, and that they find the renderer, the
  * engine worker and the wasm files next to themselves, not in this source tree.
  *
- * Packs what `out/` holds now (`--ignore-scripts`: the prepack build would rewrite `out/` under
- * the other test files' feet); `npm test` builds just before the unit tests.
+ * Packs a copy of the project with what `out/` holds now (`--ignore-scripts`: the prepack build
+ * would rewrite `out/` under the other test files' feet); `npm test` builds just before the unit
+ * tests.
  */
 import { spawn, spawnSync, type ChildProcess, type SpawnSyncReturns } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { BUILT_FILES, PROJECT_ROOT as ROOT, snapshotProject } from './project-snapshot';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const PHOTOS = '/work/shared/real-photos';
 const isWindows = process.platform === 'win32';
 
@@ -41,12 +41,12 @@ function registryProblem(): string | null {
   return `the npm registry is unreachable (npm ping: ${output || ping.error?.message || `exit ${ping.status}`})`;
 }
 
-const builtFiles = ['out/main/cli.js', 'out/main/engine-worker.js', 'out/renderer/index.html'];
 const skipReason = registryProblem();
 if (skipReason) console.warn(`Skipping the npm package test: ${skipReason}.`);
 
 describe.skipIf(skipReason !== null)('the npm tarball, installed globally into a temporary prefix', () => {
   let work: string;
+  let project: string;
   let prefix: string;
   let installedRoot: string;
   let emptyCwd: string;
@@ -61,21 +61,20 @@ describe.skipIf(skipReason !== null)('the npm tarball, installed globally into a
   function expectSucceeded(result: SpawnSyncReturns<string>, what: string): void {
     expect(result.error, what).toBeUndefined();
     expect(result.status, `${what} failed:\n${result.stderr}\n${result.stdout}`).toBe(0);
-    // The installed copy runs on its own: nothing it prints points into the source tree.
-    expect(result.stdout + result.stderr, `${what} mentions the source tree`).not.toContain(ROOT.replace(/[\\/]$/, ''));
+    // The installed copy runs on its own: nothing it prints points into a source tree.
+    for (const tree of [ROOT, project]) expect(result.stdout + result.stderr, `${what} mentions ${tree}`).not.toContain(tree.replace(/[\\/]$/, ''));
   }
 
-  beforeAll(() => {
-    for (const file of builtFiles) {
-      if (!existsSync(join(ROOT, file))) throw new Error(`${file} is missing: run \`npm run build\` before this test.`);
-    }
+  beforeAll(async () => {
     work = mkdtempSync(join(tmpdir(), 'atelier-npm-package-'));
+    project = join(work, 'project');
+    await snapshotProject(project);
     prefix = join(work, 'prefix');
     emptyCwd = join(work, 'empty');
     home = join(work, 'home');
     mkdirSync(emptyCwd);
 
-    const pack = npm(['pack', '--ignore-scripts', '--json', '--pack-destination', work], { cwd: ROOT, timeout: 120_000 });
+    const pack = npm(['pack', '--ignore-scripts', '--json', '--pack-destination', work], { cwd: project, timeout: 120_000 });
     expect(pack.status, `npm pack failed:\n${pack.stderr}`).toBe(0);
     const [packed] = JSON.parse(pack.stdout) as Array<{ filename: string; files: Array<{ path: string }> }>;
     const tarball = join(work, packed!.filename);
@@ -95,7 +94,7 @@ describe.skipIf(skipReason !== null)('the npm tarball, installed globally into a
     const files = (readdirSync(installedRoot, { recursive: true }) as string[])
       .map((file) => file.split('\\').join('/'))
       .filter((file) => !file.startsWith('node_modules'));
-    for (const file of [...builtFiles, 'out/preload/index.cjs', 'bin/atelier.js', 'package.json', 'resources/icon.png']) expect(files, file).toContain(file);
+    for (const file of [...BUILT_FILES, 'bin/atelier.js', 'package.json', 'resources/icon.png']) expect(files, file).toContain(file);
     for (const file of files) expect(file, 'only built and shipped files').toMatch(/^(bin|out|resources|scripts)(\/|$)|^(package\.json|README\.md|LICENSE.*)$/);
     expect(files.filter((file) => file.endsWith('.map') || file.endsWith('.ts') || file.startsWith('resources/screenshots'))).toEqual([]);
 
