@@ -59,6 +59,27 @@ describe('GatherV2 on wasm', () => {
   });
 });
 
+describe('Identity and Cast on wasm (same dtype: shared data)', () => {
+  it('give the same values, survive the original being disposed, and free the data with the last user', () => {
+    const before = liveCounts();
+    const x = gridTensor([5, 7], 1);
+    const expected = Array.from(x.dataSync());
+    const copy = tf.clone(x);
+    const cast = tf.cast(x, 'float32');
+    const ints = tf.cast(x, 'int32');
+    x.dispose();
+    expect(Array.from(copy.dataSync())).toEqual(expected);
+    expect(Array.from(cast.dataSync())).toEqual(expected);
+    expect(Array.from(ints.dataSync())).toEqual(expected.map((v) => Math.trunc(v) | 0));
+    const numbers = tf.tensor1d([0, 2, -1, 0.5, NaN, -0]);
+    const bool = tf.cast(numbers, 'bool');
+    expect(Array.from(tf.tidy(() => tf.cast(bool, 'bool').dataSync()))).toEqual([0, 1, 1, 1, 1, 0]);
+    expect(Array.from(tf.tidy(() => tf.cast(tf.tensor1d([0, 256, -1], 'int32'), 'bool').dataSync()))).toEqual([0, 1, 1]);
+    tf.dispose([copy, cast, ints, numbers, bool]);
+    expect(liveCounts()).toEqual(before);
+  });
+});
+
 describe('Slice and GatherV2 and memory', () => {
   it('leave no tensor and no wasm buffer behind', () => {
     const x = gridTensor([50, 7, 5], 1);

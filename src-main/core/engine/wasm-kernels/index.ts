@@ -6,6 +6,7 @@ import { conv2DBackpropFilterKernel } from './conv2d-backprop-filter.js';
 import { conv2DBackpropInputKernel } from './conv2d-backprop-input.js';
 import { batchMatMulKernel, fusedMatMulKernel } from './mat-mul.js';
 import { maxPoolGradKernel } from './max-pool-grad.js';
+import { castKernel, identityKernel } from './shared-data.js';
 
 /**
  * Training kernels for tfjs-backend-wasm 4.22: fast replacements for the kernels whose stock
@@ -83,6 +84,8 @@ const REPLACEMENTS: readonly Replacement[] = [
   { kernelName: 'MaxPoolGrad', make: (_stock, tf, options) => maxPoolGradKernel(tf.backend_util, options.simd ?? true) },
   { kernelName: 'Slice', make: (stock, tf) => sliceKernel(stock('Slice'), tf.slice_util) },
   { kernelName: 'GatherV2', make: (stock, tf) => gatherV2Kernel(stock('GatherV2'), tf.backend_util) },
+  { kernelName: 'Identity', make: (stock) => identityKernel(stock('Identity')) },
+  { kernelName: 'Cast', make: (stock) => castKernel(stock('Cast')) },
   { kernelName: ADAM_UPDATE, make: (_stock, _tf, options) => adamUpdateKernel(options.simd ?? true) },
 ];
 

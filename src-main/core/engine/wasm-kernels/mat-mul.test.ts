@@ -44,6 +44,18 @@ describe('BatchMatMul on wasm', () => {
     }
   });
 
+  it('computes a fresh large right-hand operand as (bᵀ·aᵀ)ᵀ and a reused one with the stock kernel, both right', async () => {
+    // [32,784]·[784,128] is the Dense forward product: the first use of a weight tensor takes the
+    // transposed route (no XNNPACK packing), later uses the stock kernel (packed once, cached).
+    expect(chooseTransposePlan(32, 784, 128, false, false)).toBe('output');
+    expect(chooseTransposePlan(32, 128, 10, false, false)).toBe('inputs');
+    await expectSameOnBothBackends(() => {
+      const a = gridTensor([32, 784], 1);
+      const w = gridTensor([784, 128], 2);
+      return [tf.matMul(a, w), tf.matMul(a, w), tf.matMul(gridTensor([32, 784], 3), w)];
+    }, 'Dense forward product, fresh then reused weights');
+  });
+
   it('equals the cpu backend for batched operands, with and without broadcasting', async () => {
     await fc.assert(
       fc.asyncProperty(dim, dim, dim, flags, fc.integer({ min: 1, max: 3 }), fc.boolean(), fc.nat(1e6), async (m, k, n, f, batch, broadcast, seed) => {
