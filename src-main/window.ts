@@ -23,6 +23,7 @@ function guardContents(contents: WebContents): void {
   contents.on('will-redirect', (event) => event.preventDefault());
   contents.on('will-attach-webview', (event) => event.preventDefault());
   contents.setWindowOpenHandler(({ url }) => {
+    // electronegativity: only http(s) URLs reach openExternal (isSafeExternalUrl; security.test.ts tries file:, smb:, javascript: and more)
     if (isSafeExternalUrl(url)) void shell.openExternal(url);
     return { action: 'deny' };
   });
@@ -36,6 +37,7 @@ export function setupSecurity(): void {
 }
 
 export function createMainWindow(): BrowserWindow {
+  // electronegativity: a middle-click opens a window through setWindowOpenHandler like any link, which denies it (guardContents)
   const window = new BrowserWindow({
     width: 1280,
     height: 860,
@@ -45,6 +47,7 @@ export function createMainWindow(): BrowserWindow {
     title: 'Atelier',
     backgroundColor: '#14161a',
     webPreferences: {
+      // electronegativity: our own sandboxed preload; it exposes the contract's verbs only, never ipcRenderer (security.test.ts)
       preload: fileURLToPath(new URL('../preload/index.cjs', import.meta.url)),
       contextIsolation: true,
       sandbox: true,
