@@ -7,6 +7,7 @@ import { conv2DBackpropInputKernel } from './conv2d-backprop-input.js';
 import { batchMatMulKernel, fusedMatMulKernel } from './mat-mul.js';
 import { maxPoolGradKernel } from './max-pool-grad.js';
 import { castKernel, identityKernel } from './shared-data.js';
+import { sumKernel } from './sum.js';
 
 /**
  * Training kernels for tfjs-backend-wasm 4.22: fast replacements for the kernels whose stock
@@ -84,6 +85,7 @@ const REPLACEMENTS: readonly Replacement[] = [
   { kernelName: 'MaxPoolGrad', make: (_stock, tf, options) => maxPoolGradKernel(tf.backend_util, options.simd ?? true) },
   { kernelName: 'Slice', make: (stock, tf) => sliceKernel(stock('Slice'), tf.slice_util) },
   { kernelName: 'GatherV2', make: (stock, tf) => gatherV2Kernel(stock('GatherV2'), tf.backend_util) },
+  { kernelName: 'Sum', make: (stock, _tf, options) => sumKernel(stock('Sum'), options.simd ?? true) },
   { kernelName: 'Identity', make: (stock) => identityKernel(stock('Identity')) },
   { kernelName: 'Cast', make: (stock) => castKernel(stock('Cast')) },
   { kernelName: ADAM_UPDATE, make: (_stock, _tf, options) => adamUpdateKernel(options.simd ?? true) },

@@ -155,4 +155,42 @@
             (br $hLoop)))
         (local.set $b (i32.add (local.get $b) (i32.const 1)))
         (br $bLoop))))
+;; Column sums of a rows × cols float32 matrix (cols a multiple of 4), i.e. a sum over every
+  ;; axis but the last, as in a bias gradient. Accumulates in float64, row by row, as the cpu
+  ;; backend does, then rounds once: the same result bit for bit. `scratch` holds cols float64.
+  (func (export "sumRows")
+    (param $x i32) (param $out i32) (param $scratch i32) (param $rows i32) (param $cols i32)
+    (local $r i32) (local $c i32) (local $cBytes i32) (local $v v128) (local $acc i32)
+    (local.set $cBytes (i32.shl (local.get $cols) (i32.const 2)))
+    (memory.fill (local.get $scratch) (i32.const 0) (i32.shl (local.get $cols) (i32.const 3)))
+    (block $rDone
+      (loop $rLoop
+        (br_if $rDone (i32.ge_u (local.get $r) (local.get $rows)))
+        (local.set $c (i32.const 0))
+        (block $cDone
+          (loop $cLoop
+            (br_if $cDone (i32.ge_u (local.get $c) (local.get $cBytes)))
+            (local.set $v (v128.load align=4 (i32.add (local.get $x) (local.get $c))))
+            ;; float64 accumulators of columns c/4 … c/4+3 start at scratch + 2·c bytes
+            (local.set $acc (i32.add (local.get $scratch) (i32.shl (local.get $c) (i32.const 1))))
+            (v128.store align=8 (local.get $acc)
+              (f64x2.add (v128.load align=8 (local.get $acc)) (f64x2.promote_low_f32x4 (local.get $v))))
+            (v128.store align=8 (i32.add (local.get $acc) (i32.const 16))
+              (f64x2.add
+                (v128.load align=8 (i32.add (local.get $acc) (i32.const 16)))
+                (f64x2.promote_low_f32x4
+                  (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v)))))
+            (local.set $c (i32.add (local.get $c) (i32.const 16)))
+            (br $cLoop)))
+        (local.set $x (i32.add (local.get $x) (local.get $cBytes)))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $rLoop)))
+    (local.set $c (i32.const 0))
+    (block $oDone
+      (loop $oLoop
+        (br_if $oDone (i32.ge_u (local.get $c) (local.get $cols)))
+        (f32.store (i32.add (local.get $out) (i32.shl (local.get $c) (i32.const 2)))
+          (f32.demote_f64 (f64.load (i32.add (local.get $scratch) (i32.shl (local.get $c) (i32.const 3))))))
+        (local.set $c (i32.add (local.get $c) (i32.const 1)))
+        (br $oLoop))))
 )
