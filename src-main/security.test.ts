@@ -803,3 +803,60 @@ describe('registerIpc checks the sender on every channel', () => {
     });
   });
 });
+
+// ─── 7. openExternal behind the allow-list; no escape hatches ────────────────────────────────────
+
+describe('nothing leaves the sandbox except through the allow-list', () => {
+  const productionSources = (): SourceFile[] => mainSources.filter((candidate) => !isTest(candidate.name));
+  const at = (file: SourceFile, node: ts.Node): string => `${file.name}:${file.ast.getLineAndCharacterOfPosition(node.getStart()).line + 1}`;
+
+  it('source: every shell.openExternal(x) sits in `if (isSafeExternalUrl(x))`, and openExternal is never passed around', () => {
+    let calls = 0;
+    for (const file of productionSources()) {
+      walk(file.ast, (node) => {
+        if (!(ts.isPropertyAccessExpression(node) && node.name.text === 'openExternal')) return;
+        const call = node.parent;
+        // Taken as a value (`const open = shell.openExternal`), it could be called with anything.
+        expect(ts.isCallExpression(call) && call.expression === node, `${at(file, node)}: openExternal must be called where it is named`).toBe(true);
+        calls++;
+        const argument = (call as ts.CallExpression).arguments[0]?.getText();
+        let guarded = false;
+        for (let child: ts.Node = call; child.parent && !ts.isFunctionLike(child.parent); child = child.parent) {
+          const parent = child.parent;
+          if (ts.isIfStatement(parent) && parent.thenStatement === child) {
+            const condition = parent.expression;
+            guarded = ts.isCallExpression(condition) && condition.expression.getText() === 'isSafeExternalUrl' && condition.arguments[0]?.getText() === argument;
+            break;
+          }
+        }
+        expect(guarded, `${at(file, call)}: shell.openExternal(${argument}) needs if (isSafeExternalUrl(${argument}))`).toBe(true);
+      });
+    }
+    expect(calls).toBeGreaterThanOrEqual(1);
+  });
+
+  it('source: no certificate overrides, weakening switches, privileged schemes or injected scripts', () => {
+    const offenders: string[] = [];
+    const weakeningSwitch = /ignore-certificate-errors|disable-web-security|no-sandbox|disable-site-isolation|allow-running-insecure-content|remote-debugging|disable-features=.*(?:Isolation|Sandbox)/i;
+    for (const file of productionSources()) {
+      walk(file.ast, (node) => {
+        if (ts.isCallExpression(node) && ts.isPropertyAccessExpression(node.expression)) {
+          const method = node.expression.name.text;
+          const [first] = node.arguments;
+          const firstText = first && ts.isStringLiteralLike(first) ? first.text : null;
+          if (['setCertificateVerifyProc', 'executeJavaScript', 'executeJavaScriptInIsolatedWorld', 'insertCSS', 'registerFileProtocol', 'interceptFileProtocol'].includes(method)) {
+            offenders.push(`${at(file, node)}: ${method}()`);
+          }
+          if ((method === 'on' || method === 'once') && (firstText === 'certificate-error' || firstText === 'select-client-certificate')) offenders.push(`${at(file, node)}: ${firstText} handler`);
+          if ((method === 'appendSwitch' || method === 'appendArgument') && node.arguments.some((argument) => ts.isStringLiteralLike(argument) && weakeningSwitch.test(argument.text))) {
+            offenders.push(`${at(file, node)}: ${node.getText()}`);
+          }
+        }
+        // registerSchemesAsPrivileged({ privileges: { bypassCSP: true } }) would exempt a scheme from the page's CSP.
+        if (ts.isPropertyAssignment(node) && node.name.getText() === 'bypassCSP' && isTrue(node.initializer)) offenders.push(`${at(file, node)}: bypassCSP: true`);
+        if (ts.isStringLiteralLike(node) && node.text === 'ELECTRON_DISABLE_SECURITY_WARNINGS') offenders.push(`${at(file, node)}: silences Electron's security warnings`);
+      });
+    }
+    expect(offenders).toEqual([]);
+  });
+});
