@@ -1,0 +1,70 @@
+import { seededRandom } from './augment.js';
+import type { RgbaImage } from './image.js';
+
+/** Test support: synthetic "photos" with a known garment, so assertions can be exact. */
+
+export type Rgb = readonly [number, number, number];
+
+export interface Shape {
+  /** Rectangles that together make the garment (a body and sleeves, say). */
+  readonly rects: readonly { x: number; y: number; w: number; h: number }[];
+}
+
+/** A rectangular garment body with one longer sleeve: asymmetric, so a wrong rotation or flip shows. */
+export const asymmetricShirt = (x: number, y: number, scale = 1): Shape => ({
+  rects: [
+    { x: x + 20 * scale, y, w: 40 * scale, h: 70 * scale },
+    { x, y, w: 20 * scale, h: 20 * scale },
+    { x: x + 60 * scale, y, w: 30 * scale, h: 45 * scale },
+  ],
+});
+
+export function inShape(shape: Shape, x: number, y: number): boolean {
+  return shape.rects.some((r) => x >= r.x && x < r.x + r.w && y >= r.y && y < r.y + r.h);
+}
+
+/**
+ * A `width × height` photo: `background` with seeded texture noise (a floor), the garment in
+ * `garment` with its own mild texture. Deterministic for a given seed.
+ */
+export function syntheticPhoto(options: {
+  width: number;
+  height: number;
+  background: Rgb;
+  garment: Rgb;
+  shape: Shape;
+  noise?: number;
+  seed?: number;
+}): RgbaImage {
+  const { width, height, background, garment, shape, noise = 6, seed = 1 } = options;
+  const random = seededRandom(seed);
+  const data = new Uint8Array(width * height * 4);
+  for (let y = 0; y < height; y += 1) {
+    for (let x = 0; x < width; x += 1) {
+      const colour = inShape(shape, x, y) ? garment : background;
+      const jitter = (random() - 0.5) * 2 * noise;
+      const o = (y * width + x) * 4;
+      for (let c = 0; c < 3; c += 1) data[o + c] = Math.max(0, Math.min(255, Math.round(colour[c]! + jitter)));
+      data[o + 3] = 255;
+    }
+  }
+  return { width, height, data };
+}
+
+/** Bounding box of the pixels above `threshold` in a 28×28 image, with its centre. */
+export function inputBox(input: ArrayLike<number>, threshold: number, size = 28): { x0: number; y0: number; x1: number; y1: number; width: number; height: number; cx: number; cy: number } {
+  let x0 = size;
+  let y0 = size;
+  let x1 = -1;
+  let y1 = -1;
+  for (let y = 0; y < size; y += 1) {
+    for (let x = 0; x < size; x += 1) {
+      if ((input[y * size + x] ?? 0) <= threshold) continue;
+      x0 = Math.min(x0, x);
+      x1 = Math.max(x1, x);
+      y0 = Math.min(y0, y);
+      y1 = Math.max(y1, y);
+    }
+  }
+  return { x0, y0, x1, y1, width: x1 - x0 + 1, height: y1 - y0 + 1, cx: (x0 + x1) / 2, cy: (y0 + y1) / 2 };
+}
