@@ -19,6 +19,8 @@ export async function stepToPng(steps: PreprocessSteps, step: PreprocessStepName
   const scale = Math.max(1, Math.floor(options.scale ?? 1));
   let pipeline = sharp(Buffer.from(data.buffer, data.byteOffset, data.byteLength), { raw: { width, height, channels } });
   if (scale > 1) pipeline = pipeline.resize(width * scale, height * scale, { kernel: 'nearest' });
+  // Without this libvips widens one channel to sRGB: three times the bytes for the same picture.
+  if (channels === 1) pipeline = pipeline.toColourspace('b-w');
   return pipeline.png({ compressionLevel: 6 }).toBuffer();
 }
 
