@@ -15,6 +15,7 @@ import { RunStore } from './core/runs/store';
 import { TrainingService } from './core/training/service';
 import { ModelExchange, type ModelDialogs } from './core/export/service';
 import { AtelierError } from './core/errors';
+import { PhotoService } from './core/photos/service';
 import { APP_NAME, APP_VERSION } from './version';
 
 export interface AtelierOptions {
@@ -32,6 +33,8 @@ export interface AtelierOptions {
   pickFolder?: () => Promise<string | null>;
   /** The shell's save and folder dialogs for model export and import (Electron); `unsupported` without them. */
   modelDialogs?: ModelDialogs;
+  /** The shell's open dialog for photos (Electron); `photos.pickFiles` answers `unsupported` without it. */
+  pickPhotos?: () => Promise<string[]>;
 }
 
 export interface Atelier {
@@ -43,6 +46,7 @@ export interface Atelier {
   readonly datasets: DatasetService;
   readonly training: TrainingService;
   readonly models: ModelExchange;
+  readonly photos: PhotoService;
   readonly handlers: Handlers;
   dispose(): Promise<void>;
 }
@@ -68,6 +72,7 @@ export function createAtelier(options: AtelierOptions): Atelier {
   const locateDataset = () => datasets.locateOrExplain();
   const runs = new RunStore(home);
   const training = new TrainingService({ engine, runs, events, dataset, locateDataset });
+  const photos = new PhotoService({ engine, runs });
   const models = new ModelExchange({ engine, runs, atelierVersion: APP_VERSION, evaluate: (runId) => training.evaluation(runId, true), dialogs: options.modelDialogs });
 
   const systemInfo = async (shell: Shell): Promise<SystemInfo> => {
@@ -131,6 +136,17 @@ export function createAtelier(options: AtelierOptions): Atelier {
       return imported;
     },
     'models.pickImportFolder': async () => ({ path: await models.pickImportFolder() }),
+    'photos.classifyPaths': async ({ paths, requestId, ...options }) =>
+      photos.classifyPaths(paths, { ...options, onProgress: (progress) => events.emit('photos.progress', { requestId: requestId ?? null, ...progress }) }),
+    'photos.classifyFiles': async ({ files, requestId, ...options }) =>
+      photos.classifyFiles(
+        files.map((file) => ({ name: file.name, bytes: Buffer.from(file.base64, 'base64') })),
+        { ...options, onProgress: (progress) => events.emit('photos.progress', { requestId: requestId ?? null, ...progress }) },
+      ),
+    'photos.pickFiles': async () => {
+      if (!options.pickPhotos) throw new AtelierError('unsupported', 'Choosing photos with a dialog needs the desktop app; here, use Open… in the Classify view or drop the photos on the window.');
+      return { paths: await options.pickPhotos() };
+    },
   };
 
   return {
@@ -142,6 +158,7 @@ export function createAtelier(options: AtelierOptions): Atelier {
     datasets,
     training,
     models,
+    photos,
     handlers,
     dispose: () => {
       datasets.dispose();

@@ -7,7 +7,7 @@
  * are typed by the same schemas. The renderer imports this file for types (and the channel list).
  */
 import { z } from 'zod';
-import type { ErrorInfo } from './core/errors';
+import { ERROR_KINDS, type ErrorInfo } from './core/errors';
 
 // ─── shared shapes ────────────────────────────────────────────────────────────────────────────────
 
@@ -378,6 +378,103 @@ const UploadedModelFilesSchema = z
   .min(1, 'Choose model.json and its weight files.')
   .max(64, 'Choose at most 64 files (model.json and its weight files).');
 
+// ─── photos: classify your own clothing photos ───────────────────────────────────────────────────
+
+/** Most files (or folders) one `photos.classifyPaths` call takes. */
+export const PHOTO_MAX_PATHS = 500;
+/**
+ * Most photo bytes one `photos.classifyFiles` message carries (before base64). Base64 adds a
+ * third, and the browser shell's WebSocket refuses messages over 64 MiB: the renderer sends
+ * larger selections in several calls, and a single file over this in the browser is refused there.
+ */
+export const PHOTO_UPLOAD_MAX_BYTES = 40 * 1024 * 1024;
+
+/** How a photo becomes a 28×28 input: Atelier's garment separation, or a plain grayscale resize (for comparison). */
+export const PhotoPreprocessingSchema = z.enum(['atelier', 'naive']);
+export type PhotoPreprocessing = z.infer<typeof PhotoPreprocessingSchema>;
+
+const PhotoOptionsShape = {
+  /** Classify with this run's model; absent: the active run (Models view). */
+  runId: RunIdSchema.optional(),
+  /** Include the original / separated / 28×28 pictures as PNG data URLs (default true; the CLI says false). */
+  includeSteps: z.boolean().optional(),
+  preprocessing: PhotoPreprocessingSchema.optional(),
+  /** Echoed in `photos.progress` events so a UI can tell its own batch from another's. */
+  requestId: z.string().max(64).optional(),
+};
+
+const PhotoPathSchema = z
+  .string({ error: 'Each path must be text.' })
+  .min(1, 'A path cannot be empty.')
+  .max(4096, 'That path is too long.')
+  .refine((path) => !path.includes('\0'), 'A path cannot contain a NUL character.')
+  .refine((path) => path.startsWith('/') || /^[A-Za-z]:[\\/]/.test(path) || path.startsWith('\\\\'), 'Paths must be absolute.');
+
+const UploadedPhotoSchema = z
+  .object({
+    name: z.string().min(1, 'Each file needs a name.').max(1024, 'That file name is too long.'),
+    /** The file's bytes, base64. */
+    base64: z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, 'The file contents must be base64.'),
+  })
+  .strict();
+
+export const PhotoStepsSchema = z.object({
+  /** The decoded photo, upright, at most 256 px on its longest side. */
+  original: z.string(),
+  /** The garment as the model sees it (light on black), before cropping and scaling. */
+  separated: z.string(),
+  /** The model's 28×28 input. */
+  input: z.string(),
+});
+export type PhotoSteps = z.infer<typeof PhotoStepsSchema>;
+
+export const PhotoResultSchema = z.discriminatedUnion('ok', [
+  z.object({
+    ok: z.literal(true),
+    /** The file name as dropped (a path's last part). */
+    name: z.string(),
+    /** The full path when the photo came from disk; null for dropped bytes and paste. */
+    path: z.string().nullable(),
+    classIndex: z.number().int(),
+    className: z.string(),
+    confidence: z.number(),
+    probabilities: z.array(z.number()),
+    /** The model hesitates: see `NOT_SURE` in core/photos/service.ts for the rule. */
+    notSure: z.boolean(),
+    /** False when no garment stood out and the whole photo was used. */
+    foundGarment: z.boolean(),
+    /** What preprocessing decided, in words ("the whole photo was used…"). */
+    notes: z.array(z.string()),
+    steps: PhotoStepsSchema.nullable(),
+    runId: z.string(),
+  }),
+  z.object({
+    ok: z.literal(false),
+    name: z.string(),
+    path: z.string().nullable(),
+    error: z.object({ kind: z.enum(ERROR_KINDS), message: z.string() }),
+  }),
+]);
+export type PhotoResult = z.infer<typeof PhotoResultSchema>;
+
+export const PhotoBatchSchema = z.object({
+  /** The model that classified the photos. */
+  run: z.object({ id: z.string(), name: z.string(), preset: z.string(), testAccuracy: z.number().nullable() }),
+  preprocessing: PhotoPreprocessingSchema,
+  /** One per photo, in the order given (a folder's photos in name order, where the folder was). */
+  results: z.array(PhotoResultSchema),
+});
+export type PhotoBatch = z.infer<typeof PhotoBatchSchema>;
+
+export const PhotoProgressSchema = z.object({
+  requestId: z.string().nullable(),
+  /** Photos decoded and preprocessed so far, of `total`; prediction follows in one step. */
+  done: z.number().int(),
+  total: z.number().int(),
+  phase: z.enum(['preparing', 'predicting', 'done']),
+});
+export type PhotoProgress = z.infer<typeof PhotoProgressSchema>;
+
 // ─── calls ────────────────────────────────────────────────────────────────────────────────────────
 
 const NoInput = z.object({}).strict();
@@ -453,6 +550,36 @@ export const calls = {
   'models.importFiles': { input: z.object({ files: UploadedModelFilesSchema }).strict(), output: ModelImportSchema },
   /** The Electron shell's folder dialog for an import; other shells answer `unsupported`. */
   'models.pickImportFolder': { input: NoInput, output: z.object({ path: z.string().nullable() }) },
+  // photos
+  /** Classify photo files and folders on disk (Electron drop and Open…, the CLI); folders give their photos. */
+  'photos.classifyPaths': {
+    input: z
+      .object({
+        paths: z.array(PhotoPathSchema).min(1, 'Choose at least one photo.').max(PHOTO_MAX_PATHS, `Choose at most ${PHOTO_MAX_PATHS} photos or folders at a time.`),
+        ...PhotoOptionsShape,
+      })
+      .strict(),
+    output: PhotoBatchSchema,
+  },
+  /** Classify photos sent as bytes (browser drop, paste); at most `PHOTO_UPLOAD_MAX_BYTES` per call. */
+  'photos.classifyFiles': {
+    input: z
+      .object({
+        files: z
+          .array(UploadedPhotoSchema)
+          .min(1, 'Choose at least one photo.')
+          .max(PHOTO_MAX_PATHS, `Send at most ${PHOTO_MAX_PATHS} photos at a time.`)
+          .refine(
+            (files) => files.reduce((sum, file) => sum + Math.floor((file.base64.length * 3) / 4), 0) <= PHOTO_UPLOAD_MAX_BYTES,
+            `Send at most ${PHOTO_UPLOAD_MAX_BYTES / 1024 / 1024} MB of photos per call; split the selection.`,
+          ),
+        ...PhotoOptionsShape,
+      })
+      .strict(),
+    output: PhotoBatchSchema,
+  },
+  /** The Electron shell's open dialog for photos; other shells answer `unsupported` (the browser uses a file input). */
+  'photos.pickFiles': { input: NoInput, output: z.object({ paths: z.array(z.string()) }) },
 } as const satisfies Record<string, { input: z.ZodType; output: z.ZodType }>;
 
 export type Calls = typeof calls;
@@ -474,6 +601,8 @@ export const events = {
   'dataset.progress': DownloadProgressSchema,
   /** The sources changed (a folder was chosen, a download ended): reload what is shown. */
   'dataset.changed': DatasetSourcesSchema,
+  /** A photo batch moves on (several a second at most). */
+  'photos.progress': PhotoProgressSchema,
 } as const satisfies Record<string, z.ZodType>;
 
 export type Events = typeof events;

@@ -12,7 +12,24 @@ const atelier = createAtelier({
   electronVersion: process.versions.electron ?? null,
   pickFolder: pickDatasetFolder,
   modelDialogs: { chooseExportPath, chooseImportFolder: chooseModelFolder },
+  pickPhotos,
 });
+
+/** The open dialog for Classify's Open…: photos, several at once. */
+async function pickPhotos(): Promise<string[]> {
+  const options: Electron.OpenDialogOptions = {
+    title: 'Choose clothing photos to classify',
+    buttonLabel: 'Classify',
+    filters: [
+      { name: 'Photos', extensions: ['jpg', 'jpeg', 'jfif', 'png', 'webp', 'gif', 'avif', 'tif', 'tiff', 'bmp'] },
+      { name: 'All files', extensions: ['*'] },
+    ],
+    properties: ['openFile', 'multiSelections', 'dontAddToRecent'],
+  };
+  const window = BrowserWindow.getFocusedWindow();
+  const result = window ? await dialog.showOpenDialog(window, options) : await dialog.showOpenDialog(options);
+  return result.canceled ? [] : result.filePaths;
+}
 
 /** The native folder dialog for `dataset.pickFolder`, attached to the focused window when there is one. */
 async function pickDatasetFolder(): Promise<string | null> {

@@ -12,6 +12,7 @@ import { APP_VERSION } from '../version';
 import { formatEpoch, formatEvaluation, formatRuns, formatSystemInfo } from './format';
 import { commandDataset } from './dataset';
 import { commandExport, commandImport, EXPORT_HELP_LINES } from './export';
+import { commandClassify, commandPhotosEval, PHOTOS_HELP_LINES } from './photos';
 
 const HELP = `Atelier ${APP_VERSION} — train, judge, use and export a Fashion-MNIST clothing classifier.
 
@@ -27,6 +28,7 @@ Commands:
                                Test-set loss, accuracy, confusion matrix and per-class scores
   runs [--json]                Every run: date, preset, backend, epochs, duration, test accuracy, status
 ${EXPORT_HELP_LINES}
+${PHOTOS_HELP_LINES}
   dataset info [--json]        Fashion-MNIST: source, every place looked at, 70,000 images verified
   dataset fetch [--from DIR|URL]
                                Fill the cache from the official mirrors, a mirror URL or a folder
@@ -243,6 +245,10 @@ export async function runCli(argv: string[], io: CliIo = defaultIo): Promise<num
         return await commandExport(rest, io, { makeAtelier, call, resolveRun });
       case 'import':
         return await commandImport(rest, io, { makeAtelier, call, resolveRun });
+      case 'classify':
+        return await commandClassify(rest, io, { makeAtelier, call, resolveRun });
+      case 'photos-eval':
+        return await commandPhotosEval(rest, io, { makeAtelier, call, resolveRun });
       default:
         io.err(`Unknown command "${command}". Run \`atelier --help\` for the list.`);
         return 2;

@@ -1,0 +1,235 @@
+/**
+ * Classify a person's own clothing photos: decode and preprocess each file (a few at a time),
+ * then ask the engine for every good photo's probabilities in one call. A bad file becomes an
+ * error result with a kind and a message; it never fails the others.
+ */
+import { basename, resolve } from 'node:path';
+import type { PhotoBatch, PhotoPreprocessing, PhotoProgress, PhotoResult, PhotoSteps } from '../../contract';
+import { CLASS_NAMES } from '../dataset/files';
+import type { EngineClient } from '../engine/client';
+import { AtelierError, toErrorInfo, type ErrorInfo } from '../errors';
+import type { RunStore } from '../runs/store';
+import { collectPhotoPaths, decodePhoto, type DecodedPhoto, type PhotoLimits } from './decode';
+import { stepToDataUrl } from './png';
+import { FASHION_MNIST_SIZE, preprocessPhoto, resizeArea, toGray, type PreprocessSteps } from './preprocess';
+
+/**
+ * When a prediction is shown as "not sure". A photo is outside the domain the model learnt, so
+ * its softmax is often flat or split between two neighbours (shirt / T-shirt / pullover / coat).
+ * Below half the probability mass the top class is more likely wrong than right on photos; and
+ * a top class only a little ahead of the runner-up is a coin toss between the two, however high
+ * it is. The numbers measured on real photos are in the README ("Your own photos").
+ */
+export const NOT_SURE = { minConfidence: 0.5, minMargin: 0.15 } as const;
+
+/** True when the prediction should carry a visible "not sure". */
+export function isNotSure(probabilities: ArrayLike<number>): boolean {
+  let top = 0;
+  let second = 0;
+  for (let i = 0; i < probabilities.length; i += 1) {
+    const p = probabilities[i] ?? 0;
+    if (p > top) {
+      second = top;
+      top = p;
+    } else if (p > second) second = p;
+  }
+  return top < NOT_SURE.minConfidence || top - second < NOT_SURE.minMargin;
+}
+
+/** A photo to classify: a file on disk, or bytes with the name the person knows them by. */
+export type PhotoInput = { readonly path: string } | { readonly name: string; readonly bytes: Uint8Array };
+
+export interface ClassifyOptions {
+  /** Use this run's model; default: the active run. */
+  readonly runId?: string;
+  /** Encode the original / separated / 28×28 pictures as PNG data URLs (default true). */
+  readonly includeSteps?: boolean;
+  /** 'atelier' (default): separate the garment; 'naive': grayscale and squash to 28×28, for comparison. */
+  readonly preprocessing?: PhotoPreprocessing;
+  /** Progress of this batch (throttled by the caller if it wants). */
+  readonly onProgress?: (progress: Omit<PhotoProgress, 'requestId'>) => void;
+}
+
+export interface PhotoServiceOptions {
+  readonly engine: Pick<EngineClient, 'request'>;
+  readonly runs: Pick<RunStore, 'activeRunId' | 'hasModel' | 'modelDir' | 'read' | 'evaluation'>;
+  /** Photos decoded at the same time; each holds a full-size decode in memory briefly. Default 2. */
+  readonly concurrency?: number;
+  readonly limits?: Partial<PhotoLimits>;
+}
+
+/** One photo after decoding and preprocessing, waiting for its prediction. */
+interface Prepared {
+  readonly input: Float32Array;
+  readonly steps: PhotoSteps | null;
+  readonly foundGarment: boolean;
+  readonly notes: string[];
+}
+
+type Slot = { name: string; path: string | null } & ({ prepared: Prepared } | { error: PhotoResult & { ok: false } } | { source: PhotoInput });
+
+export class PhotoService {
+  readonly #engine: PhotoServiceOptions['engine'];
+  readonly #runs: PhotoServiceOptions['runs'];
+  readonly #concurrency: number;
+  readonly #limits: Partial<PhotoLimits> | undefined;
+
+  constructor(options: PhotoServiceOptions) {
+    this.#engine = options.engine;
+    this.#runs = options.runs;
+    this.#concurrency = Math.max(1, options.concurrency ?? 2);
+    this.#limits = options.limits;
+  }
+
+  /** Files and folders on disk; a folder contributes its photos where it stands in the list. */
+  async classifyPaths(paths: readonly string[], options: ClassifyOptions = {}): Promise<PhotoBatch> {
+    const run = await this.#resolveRun(options.runId);
+    const slots: Slot[] = [];
+    const seen = new Set<string>();
+    for (const path of paths) {
+      const { files, problems } = await collectPhotoPaths([path]);
+      for (const problem of problems) slots.push({ name: basename(problem.path) || problem.path, path: problem.path, error: failure(basename(problem.path) || problem.path, problem.path, problem.error) });
+      for (const file of files) {
+        const key = resolve(file);
+        if (seen.has(key)) continue;
+        seen.add(key);
+        slots.push({ name: basename(file), path: file, source: { path: file } });
+      }
+    }
+    return this.#classify(run, slots, options);
+  }
+
+  /** Photos as bytes (browser drop, paste), each with its file name. */
+  async classifyFiles(files: readonly { name: string; bytes: Uint8Array }[], options: ClassifyOptions = {}): Promise<PhotoBatch> {
+    const run = await this.#resolveRun(options.runId);
+    return this.#classify(run, files.map((file) => ({ name: file.name, path: null, source: { name: file.name, bytes: file.bytes } })), options);
+  }
+
+  async #resolveRun(runId: string | undefined): Promise<PhotoBatch['run'] & { modelDir: string }> {
+    const id = runId ?? (await this.#runs.activeRunId());
+    if (!id) {
+      throw new AtelierError('no-model', 'No model is chosen to classify photos. Train one in Train, or choose a trained run in Models (“Use for photos”).');
+    }
+    if (!(await this.#runs.hasModel(id))) {
+      throw new AtelierError(
+        'no-model',
+        runId
+          ? `Run ${id} has no saved model (it does not exist, or it has not finished an epoch). Choose another run; \`atelier runs\` lists them.`
+          : `The run chosen for photos (${id}) has no saved model any more. Choose another run in Models, or train one.`,
+      );
+    }
+    const record = await this.#runs.read(id);
+    const evaluation = await this.#runs.evaluation(id).catch(() => null);
+    return { id, name: record.name, preset: record.preset, testAccuracy: evaluation?.accuracy ?? null, modelDir: this.#runs.modelDir(id) };
+  }
+
+  async #classify(run: PhotoBatch['run'] & { modelDir: string }, slots: Slot[], options: ClassifyOptions): Promise<PhotoBatch> {
+    const preprocessing = options.preprocessing ?? 'atelier';
+    const includeSteps = options.includeSteps ?? true;
+    const total = slots.length;
+    let done = 0;
+    let lastReport = 0;
+    const report = (phase: PhotoProgress['phase']): void => {
+      const now = Date.now();
+      // A few reports a second are enough for a progress bar; the first and the last always go.
+      if (phase === 'preparing' && done > 0 && done < total && now - lastReport < 100) return;
+      lastReport = now;
+      options.onProgress?.({ done, total, phase });
+    };
+
+    // Problems found while expanding folders count as done from the start.
+    done = slots.filter((slot) => !('source' in slot)).length;
+    report('preparing');
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < slots.length) {
+        const index = next++;
+        const slot = slots[index]!;
+        if (!('source' in slot)) continue;
+        try {
+          const decoded = 'path' in slot.source
+            ? await decodePhoto(slot.source.path, { limits: this.#limits })
+            : await decodePhoto(slot.source.bytes, { name: slot.name, limits: this.#limits });
+          slots[index] = { name: slot.name, path: slot.path, prepared: await prepare(decoded, preprocessing, includeSteps) };
+        } catch (error) {
+          slots[index] = { name: slot.name, path: slot.path, error: failure(slot.name, slot.path, toErrorInfo(error)) };
+        }
+        done += 1;
+        report('preparing');
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.#concurrency, slots.length) }, worker));
+
+    const good = slots.flatMap((slot, index) => ('prepared' in slot ? [{ index, prepared: slot.prepared }] : []));
+    const classes = CLASS_NAMES.length;
+    let probabilities: Float32Array = new Float32Array(0);
+    if (good.length > 0) {
+      report('predicting');
+      const pixels = new Float32Array(good.length * FASHION_MNIST_SIZE * FASHION_MNIST_SIZE);
+      good.forEach(({ prepared }, i) => pixels.set(prepared.input, i * prepared.input.length));
+      ({ probabilities } = await this.#engine.request('predict', { modelDir: run.modelDir, pixels }));
+    }
+    const predicted = new Map(good.map(({ index }, i) => [index, Array.from(probabilities.subarray(i * classes, (i + 1) * classes))]));
+    report('done');
+
+    const results = slots.map((slot, index): PhotoResult => {
+      if ('error' in slot) return slot.error;
+      if (!('prepared' in slot)) throw new Error('unreachable: a photo was neither prepared nor failed');
+      const p = predicted.get(index)!;
+      const classIndex = argMax(p);
+      return {
+        ok: true,
+        name: slot.name,
+        path: slot.path,
+        classIndex,
+        className: CLASS_NAMES[classIndex] ?? String(classIndex),
+        confidence: p[classIndex] ?? 0,
+        probabilities: p,
+        notSure: isNotSure(p),
+        foundGarment: slot.prepared.foundGarment,
+        notes: slot.prepared.notes,
+        steps: slot.prepared.steps,
+        runId: run.id,
+      };
+    });
+    const { modelDir: _modelDir, ...runInfo } = run;
+    return { run: runInfo, preprocessing, results };
+  }
+}
+
+function failure(name: string, path: string | null, error: ErrorInfo): PhotoResult & { ok: false } {
+  return { ok: false, name, path, error: { kind: error.kind, message: error.message } };
+}
+
+function argMax(values: readonly number[]): number {
+  let best = 0;
+  for (let i = 1; i < values.length; i += 1) if ((values[i] ?? -Infinity) > (values[best] ?? -Infinity)) best = i;
+  return best;
+}
+
+async function prepare(decoded: DecodedPhoto, preprocessing: PhotoPreprocessing, includeSteps: boolean): Promise<Prepared> {
+  const result = preprocessing === 'naive' ? preprocessNaively(decoded) : preprocessPhoto(decoded);
+  // Let the event loop breathe between photos: preprocessing is synchronous CPU work.
+  await new Promise<void>((done) => setImmediate(done));
+  const steps = includeSteps
+    ? {
+        original: await stepToDataUrl(result.steps, 'original'),
+        separated: await stepToDataUrl(result.steps, 'separated'),
+        input: await stepToDataUrl(result.steps, 'final28'),
+      }
+    : null;
+  return { input: result.input, steps, foundGarment: result.foundGarment, notes: result.notes };
+}
+
+/**
+ * What someone new to Fashion-MNIST would do with a photo: grayscale it and squash it to 28×28.
+ * Kept to measure what Atelier's preprocessing adds (README, `atelier photos-eval --naive`).
+ */
+export function preprocessNaively(decoded: { readonly image: DecodedPhoto['image'] }): { input: Float32Array; steps: PreprocessSteps; foundGarment: boolean; notes: string[] } {
+  const gray = toGray(decoded.image);
+  const small = resizeArea(gray, FASHION_MNIST_SIZE, FASHION_MNIST_SIZE);
+  const final28 = Uint8Array.from(small.data, (v) => Math.round(Math.min(255, Math.max(0, v))));
+  const input = Float32Array.from(final28, (v) => v / 255);
+  const mask = { width: gray.width, height: gray.height, data: new Uint8Array(gray.width * gray.height).fill(1) };
+  return { input, steps: { original: decoded.image, mask, separated: gray, final28 }, foundGarment: false, notes: ['Naive preprocessing: the whole photo in grayscale, squashed to 28×28.'] };
+}
