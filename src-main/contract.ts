@@ -461,6 +461,8 @@ export const PhotoBatchSchema = z.object({
   /** The model that classified the photos. */
   run: z.object({ id: z.string(), name: z.string(), preset: z.string(), testAccuracy: z.number().nullable() }),
   preprocessing: PhotoPreprocessingSchema,
+  /** Names of the ten classes, by index (for the probability chart). */
+  classNames: z.array(z.string()),
   /** One per photo, in the order given (a folder's photos in name order, where the folder was). */
   results: z.array(PhotoResultSchema),
 });

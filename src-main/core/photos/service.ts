@@ -108,7 +108,7 @@ export class PhotoService {
   async #resolveRun(runId: string | undefined): Promise<PhotoBatch['run'] & { modelDir: string }> {
     const id = runId ?? (await this.#runs.activeRunId());
     if (!id) {
-      throw new AtelierError('no-model', 'No model is chosen to classify photos. Train one in Train, or choose a trained run in Models (“Use for photos”).');
+      throw new AtelierError('no-model', 'No model is chosen to classify photos. Train one in Train, or mark a trained run Active in Models.');
     }
     if (!(await this.#runs.hasModel(id))) {
       throw new AtelierError(
@@ -193,7 +193,7 @@ export class PhotoService {
       };
     });
     const { modelDir: _modelDir, ...runInfo } = run;
-    return { run: runInfo, preprocessing, results };
+    return { run: runInfo, preprocessing, classNames: [...CLASS_NAMES], results };
   }
 }
 

@@ -1,0 +1,111 @@
+/**
+ * Classify in the browser shell: photos dropped anywhere on the window (built in the page as a
+ * DataTransfer of Files, the way a drag from the file manager arrives), a corrupt file among
+ * them, the Open… button, and the no-model path before anything is trained.
+ */
+import { execFile } from 'node:child_process';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { Page } from '@playwright/test';
+import { ROOT, expect, test, type AtelierServer } from './fixtures';
+
+const run = promisify(execFile);
+const REAL_PHOTOS = process.env.ATELIER_REAL_PHOTOS ?? '/work/shared/real-photos';
+
+async function screenshot(page: Page, name: string): Promise<void> {
+  const shot = join(ROOT, 'test-results', 'screenshots', `${name}.png`);
+  mkdirSync(join(ROOT, 'test-results', 'screenshots'), { recursive: true });
+  await page.screenshot({ path: shot, fullPage: false });
+  if (process.env.ATELIER_UPDATE_SCREENSHOTS) copyFileSync(shot, join(ROOT, 'resources', 'screenshots', `${name}.png`));
+}
+
+function atelier(server: AtelierServer, args: string[]) {
+  return run(process.execPath, [join(ROOT, 'bin/atelier.js'), ...args], { cwd: ROOT, env: { ...process.env, ATELIER_HOME: server.home }, maxBuffer: 1 << 22 });
+}
+
+interface DroppedFile {
+  name: string;
+  type: string;
+  base64: string;
+}
+
+function photo(folder: string, index = 0): DroppedFile {
+  const name = readdirSync(join(REAL_PHOTOS, folder)).filter((file) => file.endsWith('.jpg')).sort()[index]!;
+  return { name: `${folder}-${name}`, type: 'image/jpeg', base64: readFileSync(join(REAL_PHOTOS, folder, name)).toString('base64') };
+}
+
+/** Half a JPEG: a real header, then nothing — the classic interrupted download. */
+function truncated(): DroppedFile {
+  const bytes = readFileSync(join(REAL_PHOTOS, 'dress', readdirSync(join(REAL_PHOTOS, 'dress')).sort()[0]!));
+  return { name: 'half-downloaded.jpg', type: 'image/jpeg', base64: bytes.subarray(0, 4000).toString('base64') };
+}
+
+/** Drag files over the window and drop them on the body, as a file manager would. */
+async function dropFiles(page: Page, files: DroppedFile[]): Promise<void> {
+  const transfer = await page.evaluateHandle((list) => {
+    const data = new DataTransfer();
+    for (const file of list) {
+      const bytes = Uint8Array.from(atob(file.base64), (char) => char.charCodeAt(0));
+      data.items.add(new File([bytes], file.name, { type: file.type }));
+    }
+    return data;
+  }, files);
+  await page.dispatchEvent('body', 'dragenter', { dataTransfer: transfer });
+  await page.dispatchEvent('body', 'dragover', { dataTransfer: transfer });
+  await expect(page.getByTestId('drop-overlay')).toBeVisible();
+  await expect(page.getByTestId('drop-overlay')).toContainText('Drop photos to classify');
+  await page.dispatchEvent('body', 'drop', { dataTransfer: transfer });
+  await expect(page.getByTestId('drop-overlay')).toHaveCount(0);
+}
+
+test.describe.serial('Classify your own photos (browser shell)', () => {
+  test('before any model: the view says to train one, and a drop says why nothing was classified', async ({ page, server }) => {
+    await page.goto(`${server.url}#/classify`);
+    await expect(page.getByTestId('no-model')).toContainText('Train one');
+    await expect(page.getByTestId('classify-empty')).toContainText('Drop clothing photos anywhere on this window');
+    await dropFiles(page, [photo('shoes')]);
+    await expect(page.getByTestId('classify-error')).toContainText('No model is chosen');
+    await expect(page.getByTestId('photo-card')).toHaveCount(0);
+  });
+
+  test('two real photos and a corrupt file dropped on another view: two predictions and one error card', async ({ page, server }) => {
+    test.setTimeout(180_000);
+    await atelier(server, ['train', '--preset', 'tutorial-mlp', '--epochs', '1', '--limit', '3000']);
+    await page.setViewportSize({ width: 1280, height: 820 });
+    await page.goto(`${server.url}#/models`);
+    await expect(page.getByTestId('run-row')).toHaveCount(1);
+
+    await dropFiles(page, [photo('pants'), truncated(), photo('shoes')]);
+    // The drop switches to Classify wherever it happened.
+    await expect(page).toHaveURL(/#\/classify$/);
+    await expect(page.getByTestId('photo-card')).toHaveCount(2);
+    await expect(page.getByTestId('photo-error')).toHaveCount(1);
+    const error = page.getByTestId('photo-error');
+    await expect(error).toHaveAttribute('data-kind', 'photo-corrupt');
+    await expect(error).toContainText('half-downloaded.jpg');
+    await expect(error.getByTestId('photo-error-message')).toContainText('damaged or cut short');
+    await expect(page.getByTestId('classify-summary')).toHaveText('3 photos · 2 classified · 1 could not be used');
+    await expect(page.getByTestId('classify-model')).toContainText('Classifying with');
+
+    // Each card: the three pictures, a class from the ten, a percentage, the bar chart.
+    for (const card of await page.getByTestId('photo-card').all()) {
+      await expect(card.locator('img')).toHaveCount(3);
+      for (const img of await card.locator('img').all()) {
+        await expect(img).toHaveJSProperty('complete', true);
+        expect(await img.evaluate((element: HTMLImageElement) => element.naturalWidth)).toBeGreaterThan(0);
+      }
+      const className = await card.getByTestId('photo-class').textContent();
+      expect(['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot']).toContain(className?.trim());
+      await expect(card.getByTestId('photo-confidence')).toHaveText(/^\d{1,3}%$/);
+      await expect(card.getByRole('img', { name: /^Probabilities:/ })).toBeVisible();
+    }
+    await screenshot(page, 'classify');
+
+    // Open… (the browser's file input) adds cards on top, and the app still answers.
+    const shoe = photo('shoes', 1);
+    await page.getByTestId('photo-file-input').setInputFiles([{ name: shoe.name, mimeType: shoe.type, buffer: Buffer.from(shoe.base64, 'base64') }]);
+    await expect(page.getByTestId('photo-card')).toHaveCount(3);
+    await expect(page.getByTestId('photo-grid').locator('article').first()).toHaveAttribute('aria-label', new RegExp(`^${shoe.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:`));
+  });
+});

@@ -1,0 +1,168 @@
+/**
+ * The Classify view's state, owned by App so that a drop anywhere on the window (whatever view
+ * is showing) lands here. Batches run one after another; each adds its cards at the top.
+ */
+import { getContext, setContext } from 'svelte';
+import type { AtelierBridge, PhotoBatch, PhotoProgress, PhotoResult } from '../../../src-main/contract';
+import { ApiError, unwrap } from './api';
+import { collectDropped, fileToBase64, pastedName, planUploads, type NamedFile } from './photo-inputs';
+
+/** One card: a result plus a key that stays unique across batches. */
+export type PhotoCardItem = PhotoResult & { key: string };
+
+let nextKey = 1;
+const keyed = (results: readonly PhotoResult[]): PhotoCardItem[] => results.map((result) => ({ ...result, key: `photo-${nextKey++}` }));
+
+export class ClassifyState {
+  /** Newest first. */
+  cards = $state.raw<PhotoCardItem[]>([]);
+  busy = $state(false);
+  progress = $state.raw<PhotoProgress | null>(null);
+  /** A failure of the whole batch (no model, engine down), as the core put it. */
+  error = $state.raw<{ kind: string; message: string } | null>(null);
+  /** The model that classified the last batch. */
+  lastRun = $state.raw<PhotoBatch['run'] | null>(null);
+  /** Fashion-MNIST's class names, as the core sent them with the last batch. */
+  classNames = $state.raw<string[]>([]);
+
+  readonly #bridge: AtelierBridge;
+  readonly #shell: 'electron' | 'browser';
+  #queue: Promise<void> = Promise.resolve();
+  #requestId: string | null = null;
+
+  constructor(bridge: AtelierBridge, shell: 'electron' | 'browser') {
+    this.#bridge = bridge;
+    this.#shell = shell;
+    bridge.on('photos.progress', (progress) => {
+      if (progress.requestId !== null && progress.requestId === this.#requestId) this.progress = progress;
+    });
+  }
+
+  readonly ok = $derived(this.cards.filter((card) => card.ok).length);
+  readonly failed = $derived(this.cards.filter((card) => !card.ok).length);
+
+  clear(): void {
+    this.cards = [];
+    this.error = null;
+  }
+
+  /** A drop on the window: paths in the desktop app (folders included), bytes in the browser. */
+  drop(transfer: DataTransfer): void {
+    const pathFor = window.atelierFiles?.pathFor;
+    if (this.#shell === 'electron' && pathFor) {
+      const paths = [...transfer.files].map((file) => pathFor(file));
+      // Files dragged from another app's web page have no path: send those as bytes.
+      if (paths.length > 0 && paths.every((path) => path !== '')) {
+        this.classifyPaths(paths);
+        return;
+      }
+    }
+    // Entries must be read now: the DataTransfer empties once the event handler returns.
+    const collecting = collectDropped(transfer);
+    this.#enqueue(async () => {
+      const { files, problems } = await collecting;
+      await this.#sendFiles(files, problems);
+    });
+  }
+
+  /** Images from the clipboard. */
+  paste(files: readonly File[]): void {
+    const named = files.map((file, index) => ({ name: file.name && file.name !== 'image.png' ? file.name : pastedName(file, index), file }));
+    this.#enqueue(() => this.#sendFiles(named, []));
+  }
+
+  /** Files from the browser's file input. */
+  open(files: readonly File[]): void {
+    const named = files.map((file) => ({ name: file.webkitRelativePath || file.name, file }));
+    this.#enqueue(() => this.#sendFiles(named, []));
+  }
+
+  classifyPaths(paths: string[]): void {
+    this.#enqueue(async () => {
+      for (let start = 0; start < paths.length; start += 500) {
+        await this.#call((requestId) => this.#bridge.photos.classifyPaths({ paths: paths.slice(start, start + 500), requestId }));
+      }
+    });
+  }
+
+  /** The desktop app's open dialog. */
+  async pick(): Promise<void> {
+    try {
+      const { paths } = await unwrap(this.#bridge.photos.pickFiles({}));
+      if (paths.length > 0) this.classifyPaths(paths);
+    } catch (caught) {
+      this.error = describe(caught);
+    }
+  }
+
+  async #sendFiles(files: readonly NamedFile[], problems: (PhotoResult & { ok: false })[]): Promise<void> {
+    const plan = planUploads(files);
+    const early = [...problems, ...plan.problems];
+    if (early.length > 0) this.cards = [...keyed(early), ...this.cards];
+    for (const group of plan.groups) {
+      const payload: { name: string; base64: string }[] = [];
+      const unreadable: (PhotoResult & { ok: false })[] = [];
+      for (const { name, file } of group) {
+        try {
+          payload.push({ name, base64: await fileToBase64(file) });
+        } catch (caught) {
+          unreadable.push({
+            ok: false,
+            name,
+            path: null,
+            error: { kind: 'photo-unreadable', message: `${name}: the browser could not read this file (${caught instanceof Error ? caught.message : String(caught)}) — check it still exists and is readable, then drop it again.` },
+          });
+        }
+      }
+      if (unreadable.length > 0) this.cards = [...keyed(unreadable), ...this.cards];
+      if (payload.length > 0) await this.#call((requestId) => this.#bridge.photos.classifyFiles({ files: payload, requestId }));
+    }
+  }
+
+  async #call(send: (requestId: string) => ReturnType<AtelierBridge['photos']['classifyPaths']>): Promise<void> {
+    const requestId = `classify-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+    this.#requestId = requestId;
+    this.progress = null;
+    try {
+      const batch = await unwrap(send(requestId));
+      this.lastRun = batch.run;
+      this.classNames = batch.classNames;
+      this.error = null;
+      this.cards = [...keyed(batch.results), ...this.cards];
+    } catch (caught) {
+      this.error = describe(caught);
+    } finally {
+      this.#requestId = null;
+      this.progress = null;
+    }
+  }
+
+  #enqueue(work: () => Promise<void>): void {
+    this.busy = true;
+    const run = this.#queue.then(work).catch((caught: unknown) => {
+      this.error = describe(caught);
+    });
+    this.#queue = run;
+    void run.then(() => {
+      if (this.#queue === run) this.busy = false;
+    });
+  }
+}
+
+function describe(caught: unknown): { kind: string; message: string } {
+  if (caught instanceof ApiError) return { kind: caught.kind, message: caught.message };
+  return { kind: 'internal', message: caught instanceof Error ? caught.message : String(caught) };
+}
+
+const KEY = Symbol('atelier-classify');
+
+export function provideClassify(state: ClassifyState): void {
+  setContext(KEY, state);
+}
+
+/** The Classify state App provides. */
+export function useClassify(): ClassifyState {
+  const state = getContext<ClassifyState | undefined>(KEY);
+  if (!state) throw new Error('useClassify() outside <App>');
+  return state;
+}
