@@ -17,9 +17,10 @@ export interface PhotoLimits {
 export const PHOTO_LIMITS: PhotoLimits = { maxBytes: 50 * 1024 * 1024, maxPixels: 40_000_000 };
 
 /**
- * Longest side of the decoded working image. The result ends up 28×28; 256 keeps enough
- * detail to tell a garment's edge from a floorboard while every later step stays in the
- * millisecond range. JPEG shrink-on-load makes the downscale nearly free.
+ * Longest side of the decoded working image. The result ends up 28×28: 256 leaves a garment
+ * that fills a fifth of the photo still ~50 pixels to average down, and is big enough for the
+ * UI's side-by-side view, while every later step stays in the millisecond range (separation
+ * itself runs at `SEPARATION_SIZE`). JPEG shrink-on-load makes the downscale nearly free.
  */
 export const WORKING_SIZE = 256;
 

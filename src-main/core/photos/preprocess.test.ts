@@ -349,6 +349,15 @@ describe('separateGarment and preprocessPhoto on synthetic scenes', () => {
     expect(result.input.every((v) => Number.isFinite(v) && v >= 0 && v <= 1)).toBe(true);
   });
 
+  it('degenerate sizes (1×1, a single row or column) still give a valid input', () => {
+    for (const [width, height] of [[1, 1], [1, 50], [50, 1], [3, 3], [2, 300]] as const) {
+      const photo = syntheticPhoto({ width, height, background: [10, 20, 30], garment: [200, 200, 200], shape: rect(0, 0, 1, 1), noise: 3 });
+      const result = preprocessPhoto({ image: photo });
+      expect(result.input.length, `${width}×${height}`).toBe(784);
+      expect(result.input.every((v) => Number.isFinite(v) && v >= 0 && v <= 1), `${width}×${height}`).toBe(true);
+    }
+  });
+
   it('a 26-pixel box leaves a margin', () => {
     const photo = syntheticPhoto({ width: 200, height: 160, background: [50, 40, 35], garment: [225, 220, 210], shape: rect(70, 30, 60, 100), noise: 8 });
     const { box } = inputStats(preprocessPhoto({ image: photo }, { box: 26 }).input);

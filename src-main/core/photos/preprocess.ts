@@ -13,6 +13,24 @@ import type { Box, FloatImage, GrayImage, Mask, RgbaImage } from './image.js';
 /** Fashion-MNIST's side length. */
 export const FASHION_MNIST_SIZE = 28;
 
+/**
+ * `preprocessPhoto` in words, for exported model metadata and help texts: one source, so the
+ * description cannot drift from the code.
+ */
+export const PREPROCESSING_DESCRIPTION = {
+  summary:
+    'A photo becomes what Fashion-MNIST looks like: a light garment on black, 28×28, its longest side filling the frame, centred, using the whole 0–255 range, then divided by 255.',
+  steps: [
+    'Decode: EXIF orientation applied, sRGB, longest side at most 256 pixels.',
+    'Gray: ITU-R BT.601 luma (0.299 R + 0.587 G + 0.114 B); transparent pixels count as white.',
+    'Separate the garment (at 128 pixels): learn the background colours from the photo border (CIELAB k-means), measure each pixel’s distance to them, cut at Otsu’s threshold on a log scale, clean up, keep the largest region, fill its holes, refine twice with colour histograms of garment and background, and pull the outline in by one pixel. A transparent border means a cut-out: its alpha is the mask.',
+    'Negate the garment (255 − gray), as Fashion-MNIST’s images are negated product photos; the background is 0.',
+    'Stretch contrast: the garment’s brightest pixels (99th percentile) 255, its darkest (1st percentile) towards 0, with the gain capped at 4.',
+    'Crop to the garment’s bounding box, resize by area averaging so the longest side is 28 pixels, centre the bounding box on a black 28×28 canvas, scale so the brightest pixel is 255.',
+    'Scale to float32: pixel / 255, so 0 is the black background and 1 the brightest garment pixel.',
+  ],
+} as const;
+
 // ---------------------------------------------------------------------------------------------
 // Colour
 
@@ -814,7 +832,10 @@ export function normaliseToBytes(image: FloatImage): Uint8Array {
 // The whole pipeline
 
 export interface PreprocessOptions {
-  /** Longest side of the garment inside the 28×28 frame. Fashion-MNIST fills it: 28. */
+  /**
+   * Longest side of the garment inside the 28×28 frame. Fashion-MNIST fills it (28), and on
+   * real photos 28 scored higher than 26 or 24 with every model measured.
+   */
   readonly box?: number;
 }
 
