@@ -7,6 +7,7 @@ import type { EngineInfo, EpochMetrics, EventName, EventPayload, Preset, Trainin
 import type { DatasetSource } from '../dataset/sources';
 import type { Scores } from '../evaluation/metrics';
 import type { ErrorInfo } from '../errors';
+import type { BenchTrainingParams, BenchTrainingResult } from './bench';
 
 /** Method → params → result. Later features add methods here. */
 export interface EngineMethods {
@@ -35,6 +36,8 @@ export interface EngineMethods {
    * describe it; with `probe` (n × 784 in [0, 1]) also its probabilities for those images.
    */
   inspect: { params: { modelDir: string; includeWeights: boolean; probe: Float32Array | null }; result: ModelDescription };
+  /** `atelier bench`: train a fresh preset model on the dataset and time it (see engine/bench.ts). */
+  bench: { params: BenchTrainingParams & { source: DatasetSource }; result: BenchTrainingResult };
 }
 
 /** A saved model as export and import see it (see engine/inspect.ts). */

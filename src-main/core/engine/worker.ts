@@ -11,6 +11,7 @@ import type { DatasetSource } from '../dataset/sources';
 import { score } from '../evaluation/metrics';
 import type { EngineInfo } from '../../contract';
 import { selectBackend } from './backends';
+import { benchTraining } from './bench';
 import { describeModel } from './inspect';
 import { buildModel, describePresets } from './models';
 import { loadModel, saveModel } from './model-io';
@@ -136,6 +137,16 @@ const methods: MethodHandlers = {
     const count = pixels.length / PIXELS_PER_IMAGE;
     const probabilities = await predictProbabilities(tf, model, count, (start, end) => pixels.subarray(start * PIXELS_PER_IMAGE, end * PIXELS_PER_IMAGE));
     return { probabilities };
+  },
+  bench: async ({ source, ...params }) => {
+    if (training) throw new AtelierError('busy', 'A training is running in the engine; benchmark when it has finished.');
+    training = true;
+    try {
+      const data = await dataset(source);
+      return await benchTraining(tf, data.train, data.test, params);
+    } finally {
+      training = false;
+    }
   },
   inspect: async ({ modelDir, includeWeights, probe }) => {
     const model = await loadModel(tf, modelDir);
