@@ -12,6 +12,7 @@ import { APP_VERSION } from '../version';
 import { formatEpoch, formatEvaluation, formatRuns, formatSystemInfo } from './format';
 import { commandDataset } from './dataset';
 import { commandExport, commandImport, EXPORT_HELP_LINES } from './export';
+import { BENCH_HELP_LINES, commandBench } from './bench';
 import { commandClassify, commandPhotosEval, PHOTOS_HELP_LINES } from './photos';
 
 const HELP = `Atelier ${APP_VERSION} — train, judge, use and export a Fashion-MNIST clothing classifier.
@@ -22,7 +23,7 @@ Commands:
   system [--json]              Engine backend (and why others were skipped), dataset sources, data folder
   serve [--port N]             Serve the app to a browser on 127.0.0.1 (prints a URL with a session token)
   train [options] [--json]     Train a model; one line per epoch, then the test-set evaluation
-      --preset tutorial-mlp|cnn   --epochs N   --batch-size N   --learning-rate X
+      --preset tutorial-mlp|cnn|photo-robust   --epochs N   --batch-size N   --learning-rate X
       --hidden-units N   --validation-split X   --seed N   --limit N (first N training images)
   evaluate --run ID|latest [--json] [--recompute]
                                Test-set loss, accuracy, confusion matrix and per-class scores
@@ -33,6 +34,7 @@ ${PHOTOS_HELP_LINES}
   dataset fetch [--from DIR|URL]
                                Fill the cache from the official mirrors, a mirror URL or a folder
   dataset use DIR | --forget   Use this folder first, here and in the app (or forget it)
+${BENCH_HELP_LINES}
   help                         This text
 
 Environment:
@@ -245,6 +247,8 @@ export async function runCli(argv: string[], io: CliIo = defaultIo): Promise<num
         return await commandExport(rest, io, { makeAtelier, call, resolveRun });
       case 'import':
         return await commandImport(rest, io, { makeAtelier, call, resolveRun });
+      case 'bench':
+        return await commandBench(rest, io);
       case 'classify':
         return await commandClassify(rest, io, { makeAtelier, call, resolveRun });
       case 'photos-eval':

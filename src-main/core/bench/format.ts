@@ -1,0 +1,72 @@
+import type { BenchReport } from './run';
+import { formatBytes, formatMs, formatPercent, formatRate, formatRatio, textTable } from './stats';
+
+/** The report as a person reads it in a terminal (and as the README's table shows it). */
+export function formatBenchReport(report: BenchReport): string {
+  const { machine, settings } = report;
+  const lines: string[] = [];
+  const torch = machine.pytorchVersion ? `PyTorch ${machine.pytorchVersion}` : 'no PyTorch';
+  lines.push(
+    `Atelier benchmark, ${report.date.slice(0, 16).replace('T', ' ')} UTC — ${machine.cores} × ${machine.cpuModel}, Node ${machine.node}, ` +
+      `tfjs ${machine.tfjsVersion ?? '?'}, ${torch}; load average ${machine.loadAverageAtStart[0] ?? '?'} at start, ${machine.loadAverageAtEnd[0] ?? '?'} at end`,
+  );
+  const cnnSlices = Object.entries(settings.cnnSamples)
+    .map(([who, n]) => `${who} ${n.toLocaleString('en-US')}`)
+    .join(', ');
+  lines.push(
+    `Batch ${settings.batchSize}, ${settings.optimizer}. MLP: one full epoch of ${settings.mlpSamples.toLocaleString('en-US')} images. ` +
+      `CNN: one epoch of the first N images (${cnnSlices}). Photo latency: decode + preprocess + predict, ${settings.photos} photos, one at a time.`,
+  );
+  lines.push('');
+
+  const rows: string[][] = [['', 'MLP samples/s', 'MLP test acc.', 'CNN samples/s', 'photo p50', 'photo p95', 'peak RSS', 'peak tensors']];
+  for (const bench of report.backends) {
+    const latency = 'error' in bench.photoLatency ? null : bench.photoLatency;
+    rows.push([
+      bench.backend,
+      formatRate(bench.mlp.samplesPerSecond),
+      bench.mlp.testAccuracy == null ? '—' : `${formatPercent(bench.mlp.testAccuracy)} (${bench.mlp.accuracyEpochs} ep.)`,
+      'error' in bench.cnn ? 'fails' : formatRate(bench.cnn.samplesPerSecond),
+      formatMs(latency?.p50Ms),
+      formatMs(latency?.p95Ms),
+      formatBytes(bench.memory.peakRssBytes),
+      formatBytes(bench.memory.peakTensorBytes),
+    ]);
+  }
+  for (const run of report.pytorch.runs) {
+    const { baseline } = run;
+    rows.push([
+      `PyTorch, ${run.threads} thread${run.threads > 1 ? 's' : ''}`,
+      formatRate(baseline.mlp.samplesPerSecond),
+      baseline.mlp.testAccuracy == null ? '—' : `${formatPercent(baseline.mlp.testAccuracy)} (${baseline.mlp.epochs.length} ep.)`,
+      formatRate(baseline.cnn.samplesPerSecond),
+      '—',
+      '—',
+      formatBytes(baseline.peakRssBytes),
+      '—',
+    ]);
+  }
+  lines.push(textTable(rows));
+
+  for (const bench of report.backends) {
+    if ('error' in bench.cnn) lines.push(`${bench.backend} CNN: ${bench.cnn.error}`);
+    if ('error' in bench.photoLatency) lines.push(`${bench.backend} photo latency: ${bench.photoLatency.error}`);
+  }
+  for (const skipped of report.skippedBackends) lines.push(`${skipped.backend}: not measured — ${skipped.reason}`);
+  if (report.pytorch.skipped) lines.push(`PyTorch: ${report.pytorch.skipped}`);
+
+  if (report.pytorch.runs.length > 0) {
+    lines.push('');
+    for (const ratio of report.ratios) {
+      const each = ratio.byThreads.map((r) => `${r.threads} thread${r.threads > 1 ? 's' : ''}: MLP ${formatRatio(r.mlp)}, CNN ${formatRatio(r.cnn)}`).join('; ');
+      lines.push(`${ratio.backend} ÷ PyTorch: MLP ${formatRatio(ratio.mlp)}, CNN ${formatRatio(ratio.cnn)} against the faster PyTorch run (${each})`);
+    }
+  }
+  lines.push('');
+  for (const goal of report.goals) {
+    const verdict = goal.met == null ? 'not measured' : goal.met ? 'met' : 'NOT met';
+    const value = goal.value == null ? '—' : goal.name.includes('(ms)') ? formatMs(goal.value) : formatRatio(goal.value);
+    lines.push(`Goal: ${goal.name} ${goal.target}: ${value} — ${verdict}`);
+  }
+  return lines.join('\n');
+}
