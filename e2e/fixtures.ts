@@ -59,16 +59,33 @@ export async function stopServer(server: AtelierServer): Promise<void> {
   rmSync(server.home, { recursive: true, force: true });
 }
 
-export const test = base.extend<object, { server: AtelierServer }>({
-  server: [
+/**
+ * One server per spec file: tests in a file share it (and its runs, in order), while files never
+ * see each other's data even when Playwright runs them in the same worker.
+ */
+export const test = base.extend<{ server: AtelierServer }, { serversByFile: Map<string, Promise<AtelierServer>> }>({
+  serversByFile: [
     // eslint-disable-next-line no-empty-pattern
     async ({}, use) => {
-      const server = await startServer();
-      await use(server);
-      await stopServer(server);
+      const servers = new Map<string, Promise<AtelierServer>>();
+      await use(servers);
+      for (const server of servers.values()) await stopServer(await server);
     },
     { scope: 'worker' },
   ],
+  server: async ({ serversByFile }, use, testInfo) => {
+    let server = serversByFile.get(testInfo.file);
+    if (!server) {
+      // A new file: the previous file's server is no longer needed.
+      for (const [file, previous] of serversByFile) {
+        serversByFile.delete(file);
+        await stopServer(await previous);
+      }
+      server = startServer();
+      serversByFile.set(testInfo.file, server);
+    }
+    await use(await server);
+  },
 });
 
 export { expect } from '@playwright/test';

@@ -19,7 +19,7 @@ const quick = (patch: Partial<TrainingConfig> = {}): TrainingConfig => ({
 
 function nextEvent<E extends EventName>(atelier: Atelier, name: E, where: (payload: EventPayload<E>) => boolean = () => true): Promise<EventPayload<E>> {
   return new Promise((resolve) => {
-    const off = atelier.events.subscribe((eventName, payload) => {
+    const off = atelier.events.subscribe((eventName: EventName, payload: unknown) => {
       if (eventName === name && where(payload as EventPayload<E>)) {
         off();
         resolve(payload as EventPayload<E>);
