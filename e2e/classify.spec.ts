@@ -11,7 +11,7 @@ import type { Page } from '@playwright/test';
 import { ROOT, expect, test, type AtelierServer } from './fixtures';
 
 const run = promisify(execFile);
-const REAL_PHOTOS = process.env.ATELIER_REAL_PHOTOS ?? '/work/shared/real-photos';
+const REAL_PHOTOS = process.env.ATELIER_REAL_PHOTOS ?? join(ROOT, '..', 'shared', 'real-photos');
 
 async function screenshot(page: Page, name: string): Promise<void> {
   const shot = join(ROOT, 'test-results', 'screenshots', `${name}.png`);

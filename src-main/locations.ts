@@ -15,3 +15,12 @@ export function engineWorkerUrl(): URL {
 export function rendererDir(): string {
   return fileURLToPath(new URL(fromSource ? '../out/renderer/' : '../renderer/', import.meta.url));
 }
+
+/**
+ * The development photos (`shared/real-photos`, read-only, never copied into the repository):
+ * `$ATELIER_REAL_PHOTOS`, else the `shared/` folder beside this checkout.
+ */
+export function realPhotosDir(): string {
+  if (process.env.ATELIER_REAL_PHOTOS) return process.env.ATELIER_REAL_PHOTOS;
+  return fileURLToPath(new URL(fromSource ? '../../shared/real-photos/' : '../../../shared/real-photos/', import.meta.url));
+}

@@ -13,14 +13,15 @@ import { findDataset } from '../core/dataset/sources';
 import { AtelierError } from '../core/errors';
 import { engineWorkerUrl } from '../locations';
 import type { CliIo } from './commands';
+import { realPhotosDir } from '../locations';
 
 export const BENCH_HELP_LINES = `  bench [--json] [--quick] [--save] [--backends wasm,cpu] [--skip-pytorch]
-      [--photos DIR] [--cnn-samples N] [--pytorch-threads 2,1]
+      [--photos DIR] [--cnn-samples N] [--pytorch-threads 1,2]
                                Training speed, test accuracy, photo latency and memory per backend,
                                next to PyTorch (bench/pytorch_baseline.py) when it is installed`;
 
 const LADDER: readonly BackendName[] = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
-const DEFAULT_PHOTOS = process.env.ATELIER_BENCH_PHOTOS || '/work/shared/real-photos';
+const DEFAULT_PHOTOS = process.env.ATELIER_BENCH_PHOTOS || realPhotosDir();
 
 /** Both `src-main/cli/bench.ts` and the flat `out/main/*.js` sit two folders below the repository. */
 const baselineScript = (): string => fileURLToPath(new URL('../../bench/pytorch_baseline.py', import.meta.url));
@@ -51,7 +52,7 @@ export async function commandBench(args: string[], io: CliIo): Promise<number> {
       'skip-pytorch': { type: 'boolean', default: false },
       photos: { type: 'string', default: DEFAULT_PHOTOS },
       'cnn-samples': { type: 'string', default: '3000' },
-      'pytorch-threads': { type: 'string', default: '2,1' },
+      'pytorch-threads': { type: 'string', default: '1,2' },
     },
     strict: true,
   });

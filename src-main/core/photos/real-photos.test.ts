@@ -6,9 +6,10 @@ import { collectPhotoPaths, decodePhoto } from './decode.js';
 import { stepToDataUrl, stepToPng } from './png.js';
 import { preprocessPhoto } from './preprocess.js';
 import { inputBox } from './test-helpers.js';
+import { realPhotosDir } from '../../locations';
 
 /** Read from the shared folder, never copied into the repository. */
-const REAL_PHOTOS = process.env.ATELIER_REAL_PHOTOS ?? '/work/shared/real-photos';
+const REAL_PHOTOS = realPhotosDir();
 
 describe.skipIf(!existsSync(REAL_PHOTOS))('real clothing photos', () => {
   it('a spread sample of 21 decodes and preprocesses into a non-empty, framed 28×28 input', async () => {

@@ -20,9 +20,10 @@ import { engineWorkerUrl } from '../../locations';
 import { seededRandom } from './augment';
 import { PHOTO_LIMITS } from './decode';
 import { isNotSure, NOT_SURE, PhotoService } from './service';
+import { realPhotosDir } from '../../locations';
 
 const haveData = existsSync('/usr/share/datasets/fashion-mnist');
-const REAL_PHOTOS = process.env.ATELIER_REAL_PHOTOS ?? '/work/shared/real-photos';
+const REAL_PHOTOS = realPhotosDir();
 const havePhotos = existsSync(REAL_PHOTOS);
 
 type CallAnswer<C extends CallName> = { ok: true; value: CallOutput<C> } | { ok: false; error: ErrorInfo };
