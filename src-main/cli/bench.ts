@@ -11,9 +11,8 @@ import { formatBenchReport } from '../core/bench/format';
 import { runBenchmark } from '../core/bench/run';
 import { findDataset } from '../core/dataset/sources';
 import { AtelierError } from '../core/errors';
-import { engineWorkerUrl } from '../locations';
+import { engineWorkerUrl, realPhotosDir } from '../locations';
 import type { CliIo } from './commands';
-import { realPhotosDir } from '../locations';
 
 export const BENCH_HELP_LINES = `  bench [--json] [--quick] [--save] [--backends wasm,cpu] [--skip-pytorch]
       [--photos DIR] [--cnn-samples N] [--pytorch-threads 1,2]
