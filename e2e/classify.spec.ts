@@ -4,21 +4,14 @@
  * them, the Open… button, and the no-model path before anything is trained.
  */
 import { execFile } from 'node:child_process';
-import { copyFileSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Page } from '@playwright/test';
-import { ROOT, expect, test, type AtelierServer } from './fixtures';
+import { ROOT, expect, test, type AtelierServer, screenshot } from './fixtures';
 
 const run = promisify(execFile);
 const REAL_PHOTOS = process.env.ATELIER_REAL_PHOTOS ?? join(ROOT, '..', 'shared', 'real-photos');
-
-async function screenshot(page: Page, name: string): Promise<void> {
-  const shot = join(ROOT, 'test-results', 'screenshots', `${name}.png`);
-  mkdirSync(join(ROOT, 'test-results', 'screenshots'), { recursive: true });
-  await page.screenshot({ path: shot, fullPage: false });
-  if (process.env.ATELIER_UPDATE_SCREENSHOTS) copyFileSync(shot, join(ROOT, 'resources', 'screenshots', `${name}.png`));
-}
 
 function atelier(server: AtelierServer, args: string[]) {
   return run(process.execPath, [join(ROOT, 'bin/atelier.js'), ...args], { cwd: ROOT, env: { ...process.env, ATELIER_HOME: server.home }, maxBuffer: 1 << 22 });

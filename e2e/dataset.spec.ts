@@ -10,7 +10,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import type { Page } from '@playwright/test';
 import { CLASS_NAMES, DATASET_FILES, datasetFile } from '../src-main/core/dataset/files';
 import { closedPortUrl, startMirror } from '../src-main/core/dataset/test-mirror';
-import { ROOT, expect, startServer, stopServer, test, type AtelierServer } from './fixtures';
+import { expect, startServer, stopServer, test, type AtelierServer, screenshot } from './fixtures';
 
 const REAL_DIR = '/usr/share/datasets/fashion-mnist';
 const HAVE_REAL_DATA = DATASET_FILES.every((file) => existsSync(join(REAL_DIR, file.gzName)));
@@ -19,14 +19,6 @@ const HAVE_REAL_DATA = DATASET_FILES.every((file) => existsSync(join(REAL_DIR, f
 function idx(split: 'train' | 'test', kind: 'images' | 'labels'): Uint8Array {
   const bytes = gunzipSync(readFileSync(join(REAL_DIR, datasetFile(split, kind).gzName)));
   return bytes.subarray(kind === 'images' ? 16 : 8);
-}
-
-async function screenshot(page: Page, name: string): Promise<void> {
-  const dir = join(ROOT, 'test-results', 'screenshots');
-  mkdirSync(dir, { recursive: true });
-  const shot = join(dir, `${name}.png`);
-  await page.screenshot({ path: shot });
-  if (process.env.ATELIER_UPDATE_SCREENSHOTS) copyFileSync(shot, join(ROOT, 'resources', 'screenshots', `${name}.png`));
 }
 
 /** The row of the per-class count table for one class ("Shirt" must not find "T-shirt/top"). */

@@ -4,21 +4,13 @@
  * and a model of the wrong shape is refused with what it has and what is needed.
  */
 import { execFile } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { Page } from '@playwright/test';
-import { ROOT, expect, test, type AtelierServer } from './fixtures';
+import { ROOT, expect, test, type AtelierServer, screenshot } from './fixtures';
 
 const run = promisify(execFile);
-
-async function screenshot(page: Page, name: string): Promise<void> {
-  const shot = join(ROOT, 'test-results', 'screenshots', `${name}.png`);
-  mkdirSync(join(ROOT, 'test-results', 'screenshots'), { recursive: true });
-  await page.screenshot({ path: shot });
-  if (process.env.ATELIER_UPDATE_SCREENSHOTS) copyFileSync(shot, join(ROOT, 'resources', 'screenshots', `${name}.png`));
-}
 
 function atelier(server: AtelierServer, args: string[]) {
   return run(process.execPath, [join(ROOT, 'bin/atelier.js'), ...args], { cwd: ROOT, env: { ...process.env, ATELIER_HOME: server.home }, maxBuffer: 1 << 22 });

@@ -2,9 +2,9 @@
  * Fixtures for the browser-shell specs: a real `atelier serve` process (the built CLI) with a
  * fresh data folder per worker, and its tokened URL.
  */
-import { test as base } from '@playwright/test';
+import { test as base, type Page } from '@playwright/test';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -87,5 +87,24 @@ export const test = base.extend<{ server: AtelierServer }, { serversByFile: Map<
     await use(await server);
   },
 });
+
+/**
+ * Save a screenshot to test-results/screenshots/<name>.png; with ATELIER_UPDATE_SCREENSHOTS set,
+ * also to resources/screenshots/ (the README's pictures). `fitContent` grows the window to the
+ * height of <main>'s content for the shot (the app scrolls inside <main>), then puts it back.
+ */
+export async function screenshot(page: Page, name: string, options: { fitContent?: boolean } = {}): Promise<void> {
+  const dir = join(ROOT, 'test-results', 'screenshots');
+  mkdirSync(dir, { recursive: true });
+  const shot = join(dir, `${name}.png`);
+  const size = page.viewportSize();
+  if (options.fitContent && size) {
+    const height = await page.locator('main').evaluate((main) => main.scrollHeight);
+    await page.setViewportSize({ width: size.width, height: Math.max(size.height, Math.min(height, 3000)) });
+  }
+  await page.screenshot({ path: shot });
+  if (options.fitContent && size) await page.setViewportSize(size);
+  if (process.env.ATELIER_UPDATE_SCREENSHOTS) copyFileSync(shot, join(ROOT, 'resources', 'screenshots', `${name}.png`));
+}
 
 export { expect } from '@playwright/test';

@@ -1,23 +1,12 @@
 import { execFile } from 'node:child_process';
-import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Page } from '@playwright/test';
-import { ROOT, expect, test, type AtelierServer } from './fixtures';
+import { ROOT, expect, test, type AtelierServer, screenshot as saveScreenshot } from './fixtures';
+
+const screenshot = (page: Page, name: string): Promise<void> => saveScreenshot(page, name, { fitContent: true });
 
 const run = promisify(execFile);
-
-async function screenshot(page: Page, name: string): Promise<void> {
-  const shot = join(ROOT, 'test-results', 'screenshots', `${name}.png`);
-  mkdirSync(join(ROOT, 'test-results', 'screenshots'), { recursive: true });
-  // The app scrolls inside <main>: grow the window to the content for the shot, then put it back.
-  const size = page.viewportSize()!;
-  const height = await page.locator('main').evaluate((main) => main.scrollHeight);
-  await page.setViewportSize({ width: size.width, height: Math.max(size.height, Math.min(height, 3000)) });
-  await page.screenshot({ path: shot });
-  await page.setViewportSize(size);
-  if (process.env.ATELIER_UPDATE_SCREENSHOTS) copyFileSync(shot, join(ROOT, 'resources', 'screenshots', `${name}.png`));
-}
 
 async function points(page: Page, testid: string): Promise<number> {
   return Number(await page.getByTestId(testid).getAttribute('data-points'));
