@@ -67,8 +67,8 @@ export async function commandBench(args: string[], io: CliIo): Promise<number> {
     backends,
     quick: values.quick,
     cnnSamples,
-    // The pure-JS backend's CNN runs at tens of images a second; a few batches tell its rate.
-    cnnSamplesSlowBackend: Math.min(cnnSamples, 320),
+    // The pure-JS backend trains the CNN at about one image a second here; three batches tell its rate.
+    cnnSamplesSlowBackend: Math.min(cnnSamples, 96),
     warmupBatches: 5,
     photosDir: values.photos,
     photoCount: 100,

@@ -14,19 +14,21 @@ export function formatBenchReport(report: BenchReport): string {
     .map(([who, n]) => `${who} ${n.toLocaleString('en-US')}`)
     .join(', ');
   lines.push(
-    `Batch ${settings.batchSize}, ${settings.optimizer}. MLP: one full epoch of ${settings.mlpSamples.toLocaleString('en-US')} images. ` +
-      `CNN: one epoch of the first N images (${cnnSlices}). Photo latency: decode + preprocess + predict, ${settings.photos} photos, one at a time.`,
+    `Batch ${settings.batchSize}, ${settings.optimizer}. Samples/s of the fastest full epoch (MLP: ${settings.mlpSamples.toLocaleString('en-US')} images; ` +
+      `CNN: one epoch of the first N images: ${cnnSlices}); per CPU-s: per second of process CPU time, all threads. Photo latency: decode + preprocess + predict, ${settings.photos} photos, one at a time.`,
   );
   lines.push('');
 
-  const rows: string[][] = [['', 'MLP samples/s', 'MLP test acc.', 'CNN samples/s', 'photo p50', 'photo p95', 'peak RSS', 'peak tensors']];
+  const rows: string[][] = [['', 'MLP samples/s', 'per CPU-s', 'MLP test acc.', 'CNN samples/s', 'per CPU-s', 'photo p50', 'photo p95', 'peak RSS', 'peak tensors']];
   for (const bench of report.backends) {
     const latency = 'error' in bench.photoLatency ? null : bench.photoLatency;
     rows.push([
       bench.backend,
       formatRate(bench.mlp.samplesPerSecond),
+      formatRate(bench.mlp.samplesPerCpuSecond),
       bench.mlp.testAccuracy == null ? '—' : `${formatPercent(bench.mlp.testAccuracy)} (${bench.mlp.accuracyEpochs} ep.)`,
       'error' in bench.cnn ? 'fails' : formatRate(bench.cnn.samplesPerSecond),
+      'error' in bench.cnn ? '—' : formatRate(bench.cnn.samplesPerCpuSecond),
       formatMs(latency?.p50Ms),
       formatMs(latency?.p95Ms),
       formatBytes(bench.memory.peakRssBytes),
@@ -38,8 +40,10 @@ export function formatBenchReport(report: BenchReport): string {
     rows.push([
       `PyTorch, ${run.threads} thread${run.threads > 1 ? 's' : ''}`,
       formatRate(baseline.mlp.samplesPerSecond),
+      formatRate(baseline.mlp.samplesPerCpuSecond),
       baseline.mlp.testAccuracy == null ? '—' : `${formatPercent(baseline.mlp.testAccuracy)} (${baseline.mlp.epochs.length} ep.)`,
       formatRate(baseline.cnn.samplesPerSecond),
+      formatRate(baseline.cnn.samplesPerCpuSecond),
       '—',
       '—',
       formatBytes(baseline.peakRssBytes),

@@ -120,14 +120,18 @@ function config(preset: TrainingConfig['preset'], epochs: number, trainLimit: nu
   return { preset, epochs, batchSize: BATCH_SIZE, learningRate: LEARNING_RATE, hiddenUnits: 128, validationSplit: 0, seed: 42, trainLimit };
 }
 
+/**
+ * The fastest full epoch: other work on a shared machine only ever slows an epoch down, so the
+ * best one is the closest to what the code itself can do. PyTorch's runs are summarised the same way.
+ */
 function throughputOf(result: BenchTrainingResult): ThroughputMeasurement {
-  const first = result.epochs[0]!;
-  const seconds = result.samplesPerEpoch / first.samplesPerSecond;
+  const best = result.epochs.reduce((a, b) => (b.samplesPerSecond > a.samplesPerSecond ? b : a));
+  const cpuSeconds = result.epochCpuSeconds[best.epoch - 1] ?? 0;
   return {
     samples: result.samplesPerEpoch,
-    seconds,
-    samplesPerSecond: first.samplesPerSecond,
-    samplesPerCpuSecond: result.firstEpochCpuSeconds > 0 ? result.samplesPerEpoch / result.firstEpochCpuSeconds : null,
+    seconds: result.samplesPerEpoch / best.samplesPerSecond,
+    samplesPerSecond: best.samplesPerSecond,
+    samplesPerCpuSecond: cpuSeconds > 0 ? result.samplesPerEpoch / cpuSeconds : null,
     losses: result.epochs.map((e) => e.loss),
   };
 }
@@ -194,13 +198,14 @@ async function benchBackend(
     };
     progress(`${name}: tutorial-mlp ${Math.round(mlp.samplesPerSecond)} samples/s${mlp.testAccuracy != null ? `, test accuracy ${(mlp.testAccuracy * 100).toFixed(1)} %` : ''}`);
 
-    const cnnSamples = name === 'cpu' ? options.cnnSamplesSlowBackend : options.cnnSamples;
+    const slow = name === 'cpu';
+    const cnnSamples = slow ? options.cnnSamplesSlowBackend : options.cnnSamples;
     progress(`${name}: cnn, one epoch of the first ${cnnSamples.toLocaleString('en-US')} images…`);
     let cnn: BackendBench['cnn'];
     let cnnTensorBytes = 0;
     let wasmHeapBytes = mlpResult.wasmHeapBytes;
     try {
-      const cnnResult = await engine.request('bench', { source: options.source, config: config('cnn', 1, cnnSamples), warmupBatches: options.warmupBatches, evaluate: false, modelDir: null });
+      const cnnResult = await engine.request('bench', { source: options.source, config: config('cnn', 1, cnnSamples), warmupBatches: slow ? 1 : options.warmupBatches, evaluate: false, modelDir: null });
       cnn = throughputOf(cnnResult);
       cnnTensorBytes = cnnResult.peakTensorBytes;
       if (cnnResult.wasmHeapBytes != null) wasmHeapBytes = Math.max(wasmHeapBytes ?? 0, cnnResult.wasmHeapBytes);

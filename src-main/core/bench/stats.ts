@@ -16,7 +16,9 @@ export function percentile(values: readonly number[], q: number): number {
   const low = Math.floor(rank);
   const high = Math.ceil(rank);
   const lowValue = sorted[low]!;
-  return lowValue + (sorted[high]! - lowValue) * (rank - low);
+  if (low === high) return lowValue;
+  // Clamped: the interpolation may round a hair past the higher neighbour.
+  return Math.min(sorted[high]!, lowValue + (sorted[high]! - lowValue) * (rank - low));
 }
 
 /** p50, p95, mean and max of a list of durations (milliseconds in, milliseconds out). */

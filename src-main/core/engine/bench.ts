@@ -33,8 +33,8 @@ export interface BenchTrainingResult {
   samplesPerEpoch: number;
   /** Every epoch as the training loop measured it (seconds and samples/s exclude saving and testing). */
   epochs: EpochMetrics[];
-  /** CPU time of the whole process (every thread) during the first timed epoch. */
-  firstEpochCpuSeconds: number;
+  /** CPU time of the whole process (every thread) during each epoch. */
+  epochCpuSeconds: number[];
   /** Test-set accuracy after the last epoch, or null when not asked for. */
   testAccuracy: number | null;
   /** Largest `tf.memory().numBytes` seen inside one training step (weights, Adam state, activations, gradients). */
@@ -84,18 +84,17 @@ export async function benchTraining(tf: Tf, train: Split, test: Split, params: B
 
   const model = buildModel(tf, config);
   try {
-    let firstEpochCpuSeconds = 0;
-    const cpuStart = process.cpuUsage();
+    const epochCpuSeconds: number[] = [];
+    let cpuStart = process.cpuUsage();
     const outcome = await trainModel(tf, model, config, train, {
       batchIntervalMs: 0,
       onBatch: () => {
         peakTensorBytes = Math.max(peakTensorBytes, tf.memory().numBytes);
       },
-      onEpoch: (metrics) => {
-        if (metrics.epoch === 1) {
-          const cpu = process.cpuUsage(cpuStart);
-          firstEpochCpuSeconds = (cpu.user + cpu.system) / 1e6;
-        }
+      onEpoch: () => {
+        const cpu = process.cpuUsage(cpuStart);
+        epochCpuSeconds.push((cpu.user + cpu.system) / 1e6);
+        cpuStart = process.cpuUsage();
       },
     });
     let testAccuracy: number | null = null;
@@ -116,7 +115,7 @@ export async function benchTraining(tf: Tf, train: Split, test: Split, params: B
       backend: tf.getBackend(),
       samplesPerEpoch: splitIndices(train.count, config).train.length,
       epochs: outcome.metrics,
-      firstEpochCpuSeconds,
+      epochCpuSeconds,
       testAccuracy,
       peakTensorBytes,
       wasmHeapBytes: wasmHeapBytes(tf),
