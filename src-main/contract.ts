@@ -80,7 +80,7 @@ export type SystemInfo = z.infer<typeof SystemInfoSchema>;
 
 // ─── training, runs, evaluation ──────────────────────────────────────────────────────────────────
 
-export const PresetIdSchema = z.enum(['tutorial-mlp', 'cnn']);
+export const PresetIdSchema = z.enum(['tutorial-mlp', 'cnn', 'photo-robust']);
 export type PresetId = z.infer<typeof PresetIdSchema>;
 
 /** Everything that defines a training run. Same config + same backend ⇒ same result. */

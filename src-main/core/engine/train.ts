@@ -5,8 +5,9 @@
  */
 import type * as tfType from '@tensorflow/tfjs';
 import type { EpochMetrics, TrainingConfig } from '../../contract';
-import { CLASS_COUNT } from '../dataset/files';
+import { CLASS_COUNT, PIXELS_PER_IMAGE } from '../dataset/files';
 import { lossAndAccuracy } from '../evaluation/metrics';
+import { trainingAugmentation, type ImageAugmentation } from './models';
 import { mulberry32, shuffleInPlace } from './random';
 import { gatherLabels, gatherPixels, inputTensor, predictProbabilities } from './tensors';
 
@@ -39,6 +40,11 @@ export interface TrainCallbacks {
   batchIntervalMs?: number;
 }
 
+export interface TrainOptions {
+  /** Replace each training image before it is batched; default: the preset's (`trainingAugmentation`), null for none. */
+  augment?: ImageAugmentation | null;
+}
+
 export interface TrainOutcome {
   epochsCompleted: number;
   stopped: boolean;
@@ -57,6 +63,17 @@ export function splitIndices(count: number, config: Pick<TrainingConfig, 'trainL
   return { train, validation };
 }
 
+/** `gatherPixels` with each image replaced by `augment(image, random)` first (photo-robust training). */
+export function gatherAugmentedPixels(images: Uint8Array, indices: ArrayLike<number>, start: number, end: number, augment: ImageAugmentation, random: () => number): Float32Array {
+  const out = new Float32Array((end - start) * PIXELS_PER_IMAGE);
+  for (let i = 0; i < end - start; i++) {
+    const source = indices[start + i]! * PIXELS_PER_IMAGE;
+    const image = augment(images.subarray(source, source + PIXELS_PER_IMAGE), random);
+    for (let p = 0; p < PIXELS_PER_IMAGE; p++) out[i * PIXELS_PER_IMAGE + p] = image[p]! / 255;
+  }
+  return out;
+}
+
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 export async function trainModel(
@@ -65,11 +82,15 @@ export async function trainModel(
   config: TrainingConfig,
   data: LabelledImages,
   callbacks: TrainCallbacks = {},
+  options: TrainOptions = {},
 ): Promise<TrainOutcome> {
   const { train, validation } = splitIndices(data.count, config);
   if (train.length === 0) throw new Error('No training images left after the validation split.');
   const inputShape = (model.inputs[0]!.shape as (number | null)[]).slice(1) as number[];
   const random = mulberry32(config.seed);
+  // Its own generator, so that the shuffle (and so the batches) stay those of the same seed without augmentation.
+  const augment = options.augment === undefined ? trainingAugmentation(config.preset) : options.augment;
+  const augmentRandom = mulberry32(config.seed ^ 0x5eed_a09);
   const batches = Math.ceil(train.length / config.batchSize);
   const interval = callbacks.batchIntervalMs ?? 100;
   const metrics: EpochMetrics[] = [];
@@ -88,7 +109,8 @@ export async function trainModel(
       if (callbacks.shouldStop?.()) return { epochsCompleted: epoch - 1, stopped: true, metrics };
       const start = batch * config.batchSize;
       const end = Math.min(train.length, start + config.batchSize);
-      const xs = inputTensor(tf, gatherPixels(data.images, train, start, end), inputShape);
+      const pixels = augment ? gatherAugmentedPixels(data.images, train, start, end, augment, augmentRandom) : gatherPixels(data.images, train, start, end);
+      const xs = inputTensor(tf, pixels, inputShape);
       const ys = tf.tensor2d(gatherLabels(data.labels, train, start, end), [end - start, 1], 'float32');
       let result: number | number[];
       try {

@@ -1,0 +1,124 @@
+/**
+ * The photo-robust preset's training-time augmentation: only that preset gets it, it changes the
+ * batches and nothing else about training, and the same seed gives the same run.
+ */
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { TrainingConfig } from '../../contract';
+import { PIXELS_PER_IMAGE } from '../dataset/files';
+import { buildModel, describePresets, inputShapeOf, presetCatalogue, trainingAugmentation, type ImageAugmentation } from './models';
+import { mulberry32 } from './random';
+import { gatherPixels } from './tensors';
+import { gatherAugmentedPixels, trainModel } from './train';
+import { registerWasmTrainingKernels } from './wasm-kernels';
+
+/** Small synthetic "garments": a bright block per class at a class-dependent place, with a little texture. */
+function syntheticImages(count: number): { images: Uint8Array; labels: Uint8Array; count: number } {
+  const random = mulberry32(99);
+  const images = new Uint8Array(count * PIXELS_PER_IMAGE);
+  const labels = new Uint8Array(count);
+  for (let i = 0; i < count; i++) {
+    const label = i % 10;
+    labels[i] = label;
+    const top = 4 + (label % 5) * 3;
+    const left = 4 + Math.floor(label / 5) * 8;
+    for (let y = top; y < top + 10; y++) for (let x = left; x < left + 12; x++) images[i * PIXELS_PER_IMAGE + y * 28 + x] = 150 + Math.floor(random() * 100);
+  }
+  return { images, labels, count };
+}
+
+const config = (patch: Partial<TrainingConfig> = {}): TrainingConfig => ({
+  preset: 'photo-robust', epochs: 1, batchSize: 50, learningRate: 0.002, hiddenUnits: 16, validationSplit: 0, seed: 5, trainLimit: 100, ...patch,
+});
+
+describe('trainingAugmentation', () => {
+  it('only photo-robust augments; every preset in the catalogue is accounted for', () => {
+    const ids = presetCatalogue().map((preset) => preset.id);
+    expect(ids).toContain('photo-robust');
+    for (const id of ids) expect(trainingAugmentation(id) !== null, id).toBe(id === 'photo-robust');
+  });
+
+  it('photo-robust keeps the CNN layout, so exports and the engine feed it [28, 28, 1]', () => {
+    expect(inputShapeOf('photo-robust')).toEqual([28, 28, 1]);
+    expect(inputShapeOf('tutorial-mlp')).toEqual([28, 28]);
+  });
+
+  it('gives bytes of the same shape, changes some images, and is a function of the random stream only', () => {
+    const augment = trainingAugmentation('photo-robust')!;
+    const { images } = syntheticImages(200);
+    const run = (seed: number): Uint8Array[] => {
+      const random = mulberry32(seed);
+      return Array.from({ length: 200 }, (_, i) => augment(images.subarray(i * 784, (i + 1) * 784), random));
+    };
+    const a = run(1);
+    const b = run(1);
+    const c = run(2);
+    expect(a.every((image) => image instanceof Uint8Array && image.length === 784)).toBe(true);
+    expect(a).toEqual(b);
+    const changed = a.filter((image, i) => !image.every((v, p) => v === images[i * 784 + p])).length;
+    // Half the images on average are replaced by a variant; some stay as they are.
+    expect(changed).toBeGreaterThan(60);
+    expect(changed).toBeLessThan(140);
+    expect(c).not.toEqual(a);
+  });
+});
+
+describe('gatherAugmentedPixels', () => {
+  it('is gatherPixels when the augmentation is the identity, and scales what the augmentation returns', () => {
+    const { images } = syntheticImages(30);
+    const indices = Uint32Array.from({ length: 30 }, (_, i) => 29 - i);
+    const identity: ImageAugmentation = (image) => image;
+    expect(gatherAugmentedPixels(images, indices, 5, 17, identity, Math.random)).toEqual(gatherPixels(images, indices, 5, 17));
+    const inverted: ImageAugmentation = (image) => image.map((v) => 255 - v);
+    const out = gatherAugmentedPixels(images, indices, 0, 2, inverted, Math.random);
+    expect(out[0]).toBeCloseTo((255 - images[29 * 784]!) / 255);
+    expect(out[784 + 100]).toBeCloseTo((255 - images[28 * 784 + 100]!) / 255);
+  });
+});
+
+describe('photo-robust training (wasm backend, as the engine trains)', () => {
+  beforeAll(async () => {
+    await tf.setBackend('wasm');
+    await tf.ready();
+    registerWasmTrainingKernels(tf);
+  });
+
+  async function lossOf(patch: Partial<TrainingConfig>, augment?: ImageAugmentation | null): Promise<number> {
+    const data = syntheticImages(100);
+    const model = buildModel(tf, config(patch));
+    try {
+      const outcome = await trainModel(tf, model, config(patch), data, {}, augment === undefined ? {} : { augment });
+      return outcome.metrics[0]!.loss;
+    } finally {
+      model.dispose();
+    }
+  }
+
+  it('the same seed gives the same run; the augmentation changes what is learnt; augmenting leaks no tensor', async () => {
+    const first = await lossOf({});
+    // Counted after a first run: the optimizer keeps its own variables (model.dispose does not free them).
+    const before = tf.memory().numTensors;
+    const again = await lossOf({});
+    const plain = await lossOf({}, null);
+    const otherSeed = await lossOf({ seed: 6 });
+    expect(again).toBe(first);
+    expect(plain).not.toBe(first);
+    expect(otherSeed).not.toBe(first);
+    expect(before).toBeGreaterThan(0);
+    // What a run leaves (the optimizer's variables) is the same with and without augmentation.
+    const leftBy = async (augment: ImageAugmentation | null | undefined): Promise<number> => {
+      const start = tf.memory().numTensors;
+      await lossOf({}, augment);
+      return tf.memory().numTensors - start;
+    };
+    expect(await leftBy(undefined)).toBe(await leftBy(null));
+  });
+
+  it('the preset is described with its parameter count like the others', () => {
+    const described = describePresets(tf).find((preset) => preset.id === 'photo-robust')!;
+    expect(described.parameters).toBeGreaterThan(10_000);
+    expect(described.defaults.preset).toBe('photo-robust');
+    expect(described.description).toMatch(/photo/i);
+  });
+});
