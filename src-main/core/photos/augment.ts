@@ -140,13 +140,16 @@ export function refit(image: Float32Array, box = AUGMENT_SIZE, threshold = 0.02,
  */
 export function adjustTones(image: Float32Array, params: { gamma?: number; contrast?: number }): Float32Array {
   const { gamma = 1, contrast = 1 } = params;
+  const powered = new Float32Array(image.length);
   let sum = 0;
   let count = 0;
-  for (const v of image) {
-    if (v > 0) {
-      sum += v ** gamma;
-      count += 1;
-    }
+  for (let i = 0; i < image.length; i += 1) {
+    const v = image[i] ?? 0;
+    if (v <= 0) continue;
+    const p = gamma === 1 ? v : Math.pow(v, gamma);
+    powered[i] = p;
+    sum += p;
+    count += 1;
   }
   const mean = count > 0 ? sum / count : 0;
   const out = new Float32Array(image.length);
@@ -154,10 +157,10 @@ export function adjustTones(image: Float32Array, params: { gamma?: number; contr
   for (let i = 0; i < image.length; i += 1) {
     const v = image[i] ?? 0;
     if (v <= 0) continue;
-    const t = Math.max(0, mean + contrast * (v ** gamma - mean));
     // Keep a sliver of the garment visible where contrast would push it to black.
-    out[i] = Math.max(t, 0.02 * v);
-    max = Math.max(max, out[i] ?? 0);
+    const t = Math.max(0.02 * v, mean + contrast * ((powered[i] ?? 0) - mean));
+    out[i] = t;
+    if (t > max) max = t;
   }
   if (max > 0) for (let i = 0; i < out.length; i += 1) out[i] = (out[i] ?? 0) / max;
   return out;
@@ -252,7 +255,9 @@ export function augmentPhotoLike(image: Uint8Array, random: Random, options?: Pa
 export function augmentPhotoLike(image: Float32Array, random: Random, options?: Partial<PhotoAugmentation>): Float32Array;
 export function augmentPhotoLike(image: Uint8Array | Float32Array, random: Random, options: Partial<PhotoAugmentation> = {}): Uint8Array | Float32Array {
   const o: PhotoAugmentation = { ...PHOTO_AUGMENTATION, ...options };
-  let x: Float32Array = image instanceof Uint8Array ? Float32Array.from(image, (v) => v / 255) : Float32Array.from(image);
+  let x: Float32Array = new Float32Array(image.length);
+  const scale = image instanceof Uint8Array ? 1 / 255 : 1;
+  for (let i = 0; i < image.length; i += 1) x[i] = (image[i] ?? 0) * scale;
   const logAspect = Math.log(o.maxAspect);
   x = affine(x, {
     angle: uniform(random, -o.maxAngle, o.maxAngle),
@@ -267,5 +272,7 @@ export function augmentPhotoLike(image: Uint8Array | Float32Array, random: Rando
   if (random() < o.blur) x = blur(x, uniform(random, 0.3, o.maxBlur));
   x = garmentNoise(x, uniform(random, 0, o.maxNoise), random);
   if (image instanceof Float32Array) return x;
-  return Uint8Array.from(x, (v) => Math.round(Math.min(1, Math.max(0, v)) * 255));
+  const bytes = new Uint8Array(x.length);
+  for (let i = 0; i < x.length; i += 1) bytes[i] = Math.round(Math.min(1, Math.max(0, x[i] ?? 0)) * 255);
+  return bytes;
 }
