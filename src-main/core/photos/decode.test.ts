@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -251,6 +252,12 @@ describe('decodePhoto: bad input gives the right error, naming the file', () => 
     await mkdir(folder, { recursive: true });
     expect((await expectPhotoError(folder, 'photo-unreadable', 'a-folder.jpg')).message).toContain('folder');
     expect((await expectPhotoError(join(dir, 'gone.jpg'), 'photo-unreadable', 'gone.jpg')).message).toContain('no such file');
+  });
+
+  it.skipIf(process.platform === 'win32')('photo-unreadable for a named pipe, without waiting for a writer', async () => {
+    const fifo = join(dir, 'pipe.jpg');
+    execFileSync('mkfifo', [fifo]);
+    expect((await expectPhotoError(fifo, 'photo-unreadable', 'pipe.jpg')).message).toContain('not a regular file');
   });
 
   it.skipIf(process.platform === 'win32' || process.getuid?.() === 0)('photo-unreadable for a file without read permission', async () => {

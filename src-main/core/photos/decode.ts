@@ -149,6 +149,16 @@ function checkSize(size: number, name: string, limits: PhotoLimits): void {
 
 /** Read a photo file, refusing folders and special files, and files over the size limit before reading them. */
 async function readPhotoFile(path: string, limits: PhotoLimits): Promise<Buffer> {
+  // stat before open: opening a named pipe for reading would wait for a writer forever.
+  let info;
+  try {
+    info = await stat(path);
+  } catch (error) {
+    throw unreadable(error, path);
+  }
+  if (info.isDirectory()) throw new AtelierError('photo-unreadable', `${path}: this is a folder, not a photo — drop the photos inside it, or add it as a folder.`);
+  if (!info.isFile()) throw new AtelierError('photo-unreadable', `${path}: this is not a regular file (a device, socket or pipe) — choose a photo file.`);
+  checkSize(info.size, path, limits);
   let handle;
   try {
     handle = await open(path, 'r');
@@ -156,11 +166,8 @@ async function readPhotoFile(path: string, limits: PhotoLimits): Promise<Buffer>
     throw unreadable(error, path);
   }
   try {
-    const info = await handle.stat();
-    if (info.isDirectory()) throw new AtelierError('photo-unreadable', `${path}: this is a folder, not a photo — drop the photos inside it, or add it as a folder.`);
-    if (!info.isFile()) throw new AtelierError('photo-unreadable', `${path}: this is not a regular file (a device, socket or pipe) — choose a photo file.`);
-    checkSize(info.size, path, limits);
-    const buffer = Buffer.alloc(info.size);
+    // Read at most one byte past the limit: the file may have grown since `stat`.
+    const buffer = Buffer.alloc(Math.min(info.size, limits.maxBytes + 1));
     let filled = 0;
     while (filled < buffer.length) {
       const { bytesRead } = await handle.read(buffer, filled, buffer.length - filled, filled);
@@ -169,7 +176,6 @@ async function readPhotoFile(path: string, limits: PhotoLimits): Promise<Buffer>
     }
     return filled === buffer.length ? buffer : buffer.subarray(0, filled);
   } catch (error) {
-    if (error instanceof AtelierError) throw error;
     throw unreadable(error, path);
   } finally {
     await handle.close().catch(() => undefined);
