@@ -8,7 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { TrainingConfig } from '../../contract';
 import { PIXELS_PER_IMAGE } from '../dataset/files';
 import { buildModel, describePresets, inputShapeOf, presetCatalogue, trainingAugmentation, type ImageAugmentation } from './models';
-import { mulberry32 } from './random';
+import { mulberry32 } from '../random';
 import { gatherPixels } from './tensors';
 import { gatherAugmentedPixels, trainModel } from './train';
 import { registerWasmTrainingKernels } from './wasm-kernels';

@@ -8,7 +8,7 @@ import type { EpochMetrics, TrainingConfig } from '../../contract';
 import { CLASS_COUNT, PIXELS_PER_IMAGE } from '../dataset/files';
 import { lossAndAccuracy } from '../evaluation/metrics';
 import { trainingAugmentation, type ImageAugmentation } from './models';
-import { mulberry32, shuffleInPlace } from './random';
+import { mulberry32, shuffleInPlace } from '../random';
 import { gatherLabels, gatherPixels, inputTensor, predictProbabilities } from './tensors';
 
 type Tf = typeof tfType;

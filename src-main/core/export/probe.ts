@@ -4,7 +4,7 @@
  * both dense and garment-like inputs are compared.
  */
 import { PIXELS_PER_IMAGE } from '../dataset/files';
-import { mulberry32 } from '../engine/random';
+import { mulberry32 } from '../random';
 
 const SIDE = 28;
 

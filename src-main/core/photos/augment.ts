@@ -8,23 +8,14 @@
  * (`Uint8Array`) and a seeded random source, so the engine can reproduce an epoch exactly.
  */
 
+import { mulberry32, type Random } from '../random';
+
 /** Side of the square images these functions take. */
 export const AUGMENT_SIZE = 28;
 
-/** A source of uniform random numbers in [0, 1). */
-export type Random = () => number;
-
-/** Mulberry32: a tiny, fast, well-distributed 32-bit seeded generator (plenty for augmentation). */
-export function seededRandom(seed: number): Random {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export type { Random } from '../random';
+/** Mulberry32 (see core/random.ts), named for what augmentation uses it for. */
+export const seededRandom = mulberry32;
 
 /** A standard normal draw (Box–Muller). */
 export function gaussian(random: Random): number {

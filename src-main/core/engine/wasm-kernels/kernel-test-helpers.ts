@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { expect } from 'vitest';
 import { registerWasmTrainingKernels } from './index.js';
+import { mulberry32 } from '../../random';
 
 export { tf };
 
@@ -58,16 +59,7 @@ export async function expectSameOnBothBackends(compute: () => tf.Tensor | tf.Ten
 }
 
 /** A small deterministic generator (mulberry32), so every failure reproduces from its seed. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const seededRandom = mulberry32;
 
 /**
  * Values k/8 with k in [−8, 8]. Products are multiples of 1/64 and every partial sum of a few

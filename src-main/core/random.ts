@@ -1,5 +1,11 @@
-/** A small seeded PRNG (mulberry32) so shuffles repeat exactly for the same seed. */
-export function mulberry32(seed: number): () => number {
+/** A source of uniform random numbers in [0, 1). */
+export type Random = () => number;
+
+/**
+ * Mulberry32: a tiny, fast, well-distributed seeded 32-bit generator, so shuffles, augmentation and
+ * test inputs repeat exactly for the same seed.
+ */
+export function mulberry32(seed: number): Random {
   let state = seed >>> 0;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;
