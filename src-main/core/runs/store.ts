@@ -15,10 +15,9 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import {
-  BackendNameSchema,
   EpochMetricsSchema,
   EvaluationSchema,
-  RunStatusSchema,
+  RunSummarySchema,
   TrainingConfigSchema,
   type EpochMetrics,
   type Evaluation,
@@ -30,21 +29,9 @@ import { AtelierError } from '../errors';
 import { writeFileAtomic, writeJsonAtomic } from '../fs-atomic';
 import { runsDir } from '../paths';
 
-const RunRecordSchema = z.object({
-  id: z.string(),
-  name: z.string(),
-  createdAt: z.string(),
-  origin: z.enum(['trained', 'imported']),
-  preset: z.string(),
+/** run.json: the contract's run summary (less what is derived on reading) plus its config and trainer. */
+const RunRecordSchema = RunSummarySchema.omit({ hasModel: true, active: true }).extend({
   config: TrainingConfigSchema.nullable(),
-  backend: BackendNameSchema.nullable(),
-  status: RunStatusSchema,
-  epochsPlanned: z.number().int(),
-  epochsCompleted: z.number().int(),
-  durationSeconds: z.number(),
-  testAccuracy: z.number().nullable(),
-  testLoss: z.number().nullable(),
-  error: z.string().nullable(),
   /** The process (and computer) training it, so other processes sharing the folder see it as running. */
   trainer: z.object({ pid: z.number().int(), host: z.string() }).nullable().optional(),
 });
