@@ -95,6 +95,7 @@ export interface BenchGoal {
 
 export interface BenchReport {
   version: 1;
+  /** When the bench started (ISO 8601, UTC). */
   date: string;
   quick: boolean;
   machine: MachineDescription & { loadAverageAtEnd: number[]; tfjsVersion: string | null; pytorchVersion: string | null; python: string | null; blas: string | null };
@@ -291,6 +292,7 @@ export function goalsOf(backends: readonly Pick<BackendBench, 'backend' | 'photo
 /** Run the whole benchmark. Backends run one after another, each in a fresh engine worker, then PyTorch. */
 export async function runBenchmark(options: BenchOptions): Promise<BenchReport> {
   const started = performance.now();
+  const date = new Date().toISOString();
   const progress = options.onProgress ?? (() => undefined);
   const machine = describeMachine();
   const photos = await pickPhotos(options.photosDir, options.photoCount);
@@ -349,7 +351,7 @@ export async function runBenchmark(options: BenchOptions): Promise<BenchReport> 
   for (const bench of backends) if (!('error' in bench.cnn)) cnnSamples[bench.backend] = bench.cnn.samples;
   return {
     version: 1,
-    date: new Date().toISOString(),
+    date,
     quick: options.quick,
     machine: {
       ...machine,
