@@ -7,7 +7,8 @@ import '@tensorflow/tfjs-backend-wasm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { TrainingConfig } from '../../contract';
 import { PIXELS_PER_IMAGE } from '../dataset/files';
-import { buildModel, describePresets, inputShapeOf, presetCatalogue, trainingAugmentation, type ImageAugmentation } from './models';
+import { shoePair } from '../photos/shoe-pairs';
+import { buildModel, describePresets, inputShapeOf, PHOTO_ROBUST_PAIR_SHARE, presetCatalogue, trainingAugmentation, type ImageAugmentation } from './models';
 import { mulberry32 } from '../random';
 import { gatherPixels } from './tensors';
 import { gatherAugmentedPixels, trainModel } from './train';
@@ -49,7 +50,7 @@ describe('trainingAugmentation', () => {
     const { images } = syntheticImages(200);
     const run = (seed: number): Uint8Array[] => {
       const random = mulberry32(seed);
-      return Array.from({ length: 200 }, (_, i) => augment(images.subarray(i * 784, (i + 1) * 784), random));
+      return Array.from({ length: 200 }, (_, i) => augment(images.subarray(i * 784, (i + 1) * 784), random, i % 10));
     };
     const a = run(1);
     const b = run(1);
@@ -62,18 +63,48 @@ describe('trainingAugmentation', () => {
     expect(changed).toBeLessThan(140);
     expect(c).not.toEqual(a);
   });
+
+  it('turns some footwear images into pairs of shoes, never other classes', () => {
+    const augment = trainingAugmentation('photo-robust')!;
+    const { images } = syntheticImages(10);
+    const sandal = images.subarray(5 * 784, 6 * 784);
+    let pairs = 0;
+    for (let seed = 0; seed < 100; seed++) {
+      // The same stream replayed: the first draw decides, then shoePair gets the rest of it.
+      const first = mulberry32(seed)();
+      const expectedPair = (() => {
+        const random = mulberry32(seed);
+        random();
+        return shoePair(sandal, random);
+      })();
+      const out = augment(sandal, mulberry32(seed), 5);
+      if (first < PHOTO_ROBUST_PAIR_SHARE) {
+        expect(out).toEqual(expectedPair);
+        pairs += 1;
+      } else {
+        expect(out).not.toEqual(expectedPair);
+      }
+      expect(augment(sandal, mulberry32(seed), 0)).not.toEqual(expectedPair);
+    }
+    expect(pairs).toBeGreaterThan(20);
+    expect(pairs).toBeLessThan(60);
+  });
 });
 
 describe('gatherAugmentedPixels', () => {
   it('is gatherPixels when the augmentation is the identity, and scales what the augmentation returns', () => {
-    const { images } = syntheticImages(30);
+    const { images, labels } = syntheticImages(30);
     const indices = Uint32Array.from({ length: 30 }, (_, i) => 29 - i);
     const identity: ImageAugmentation = (image) => image;
-    expect(gatherAugmentedPixels(images, indices, 5, 17, identity, Math.random)).toEqual(gatherPixels(images, indices, 5, 17));
+    expect(gatherAugmentedPixels(images, labels, indices, 5, 17, identity, Math.random)).toEqual(gatherPixels(images, indices, 5, 17));
     const inverted: ImageAugmentation = (image) => image.map((v) => 255 - v);
-    const out = gatherAugmentedPixels(images, indices, 0, 2, inverted, Math.random);
+    const out = gatherAugmentedPixels(images, labels, indices, 0, 2, inverted, Math.random);
     expect(out[0]).toBeCloseTo((255 - images[29 * 784]!) / 255);
     expect(out[784 + 100]).toBeCloseTo((255 - images[28 * 784 + 100]!) / 255);
+    // The label of each image reaches the augmentation.
+    const seen: number[] = [];
+    gatherAugmentedPixels(images, labels, indices, 0, 12, (image, _random, label) => (seen.push(label), image), Math.random);
+    expect(seen).toEqual(Array.from(indices.subarray(0, 12), (index) => labels[index]!));
   });
 });
 

@@ -7,6 +7,7 @@
 import type * as tfType from '@tensorflow/tfjs';
 import type { Preset, PresetId, TrainingConfig } from '../../contract';
 import { augmentPhotoLike, type PhotoAugmentation } from '../photos/augment';
+import { FOOTWEAR_CLASSES, shoePair } from '../photos/shoe-pairs';
 
 type Tf = typeof tfType;
 
@@ -43,11 +44,14 @@ export function presetCatalogue(): Omit<Preset, 'parameters'>[] {
   ];
 }
 
-/** One training image (784 bytes) in, a variant out; `random` is the run's seeded generator. */
-export type ImageAugmentation = (image: Uint8Array, random: () => number) => Uint8Array;
+/** One training image (784 bytes) and its label in, a variant out; `random` is the run's seeded generator. */
+export type ImageAugmentation = (image: Uint8Array, random: () => number, label: number) => Uint8Array;
 
 /** Share of training images the photo-robust preset replaces by a photo-like variant (the rest stay as they are). */
 export const PHOTO_ROBUST_SHARE = 0.5;
+
+/** Share of footwear images photo-robust turns into a pair of shoes (`shoePair`) instead. */
+export const PHOTO_ROBUST_PAIR_SHARE = 0.4;
 
 /** Which parts of `augmentPhotoLike` photo-robust uses: measured on real photos (README, "Your own photos"). */
 export const PHOTO_ROBUST_AUGMENTATION: Partial<PhotoAugmentation> = {};
@@ -55,7 +59,10 @@ export const PHOTO_ROBUST_AUGMENTATION: Partial<PhotoAugmentation> = {};
 /** The preset's training-time augmentation, or null for presets that train on the images as they are. */
 export function trainingAugmentation(preset: PresetId): ImageAugmentation | null {
   if (preset !== 'photo-robust') return null;
-  return (image, random) => (random() < PHOTO_ROBUST_SHARE ? augmentPhotoLike(image, random, PHOTO_ROBUST_AUGMENTATION) : image);
+  return (image, random, label) => {
+    if (FOOTWEAR_CLASSES.has(label) && random() < PHOTO_ROBUST_PAIR_SHARE) return shoePair(image, random);
+    return random() < PHOTO_ROBUST_SHARE ? augmentPhotoLike(image, random, PHOTO_ROBUST_AUGMENTATION) : image;
+  };
 }
 
 /** Which input layout a preset's model expects. */

@@ -63,12 +63,21 @@ export function splitIndices(count: number, config: Pick<TrainingConfig, 'trainL
   return { train, validation };
 }
 
-/** `gatherPixels` with each image replaced by `augment(image, random)` first (photo-robust training). */
-export function gatherAugmentedPixels(images: Uint8Array, indices: ArrayLike<number>, start: number, end: number, augment: ImageAugmentation, random: () => number): Float32Array {
+/** `gatherPixels` with each image replaced by `augment(image, random, label)` first (photo-robust training). */
+export function gatherAugmentedPixels(
+  images: Uint8Array,
+  labels: Uint8Array,
+  indices: ArrayLike<number>,
+  start: number,
+  end: number,
+  augment: ImageAugmentation,
+  random: () => number,
+): Float32Array {
   const out = new Float32Array((end - start) * PIXELS_PER_IMAGE);
   for (let i = 0; i < end - start; i++) {
-    const source = indices[start + i]! * PIXELS_PER_IMAGE;
-    const image = augment(images.subarray(source, source + PIXELS_PER_IMAGE), random);
+    const index = indices[start + i]!;
+    const source = index * PIXELS_PER_IMAGE;
+    const image = augment(images.subarray(source, source + PIXELS_PER_IMAGE), random, labels[index]!);
     for (let p = 0; p < PIXELS_PER_IMAGE; p++) out[i * PIXELS_PER_IMAGE + p] = image[p]! / 255;
   }
   return out;
@@ -109,7 +118,7 @@ export async function trainModel(
       if (callbacks.shouldStop?.()) return { epochsCompleted: epoch - 1, stopped: true, metrics };
       const start = batch * config.batchSize;
       const end = Math.min(train.length, start + config.batchSize);
-      const pixels = augment ? gatherAugmentedPixels(data.images, train, start, end, augment, augmentRandom) : gatherPixels(data.images, train, start, end);
+      const pixels = augment ? gatherAugmentedPixels(data.images, data.labels, train, start, end, augment, augmentRandom) : gatherPixels(data.images, train, start, end);
       const xs = inputTensor(tf, pixels, inputShape);
       const ys = tf.tensor2d(gatherLabels(data.labels, train, start, end), [end - start, 1], 'float32');
       let result: number | number[];
