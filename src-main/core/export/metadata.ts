@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { EpochMetricsSchema, ExportFormatSchema, TrainingConfigSchema, type Evaluation, type EpochMetrics, type ExportFormat } from '../../contract';
 import { CLASS_NAMES } from '../dataset/files';
 import type { RunRecord } from '../runs/store';
+import { PREPROCESSING_DESCRIPTION } from '../photos/preprocess';
 
 export const METADATA_FILE = 'atelier-model.json';
 
@@ -56,17 +57,10 @@ export const ModelMetadataSchema = z.object({
 });
 export type ModelMetadata = z.infer<typeof ModelMetadataSchema>;
 
-/** How Atelier's Classify view turns a photo into a model input (core/photos/preprocess.ts). */
+/** How Atelier's Classify view turns a photo into a model input: the pipeline's own description. */
 export const PHOTO_PREPROCESSING: ModelMetadata['photoPreprocessing'] = {
-  summary: 'A photo becomes what Fashion-MNIST looks like: a light garment on black, 28×28, its longest side filling the frame, centred, using the whole 0–255 range, then divided by 255.',
-  steps: [
-    'Gray: ITU-R BT.601 luma (0.299 R + 0.587 G + 0.114 B); transparent pixels count as white.',
-    'Separate the garment from the background: learn the background colours from the photo border (CIELAB), cut at Otsu’s threshold, clean up, keep the largest region and fill its holes.',
-    'Light on dark: invert when the garment is darker than its background (Fashion-MNIST images are negated product photos).',
-    'Stretch contrast: background 0, the garment’s brightest pixels (99th percentile) 255.',
-    'Crop to the garment’s bounding box, resize by area averaging so the longest side is 28 pixels, centre on a black 28×28 canvas.',
-    'Scale to float32: pixel / 255, so 0 is the black background and 1 the brightest garment pixel.',
-  ],
+  summary: PREPROCESSING_DESCRIPTION.summary,
+  steps: [...PREPROCESSING_DESCRIPTION.steps],
 };
 
 export interface MetadataSources {
