@@ -7,6 +7,7 @@
 import type * as tfType from '@tensorflow/tfjs';
 import type { Preset, PresetId, TrainingConfig } from '../../contract';
 import { augmentPhotoLike, type PhotoAugmentation } from '../photos/augment';
+import { cutAtEdges } from '../photos/edge-cut';
 import { FOOTWEAR_CLASSES, shoePair } from '../photos/shoe-pairs';
 
 type Tf = typeof tfType;
@@ -53,6 +54,9 @@ export const PHOTO_ROBUST_SHARE = 0.5;
 /** Share of footwear images photo-robust turns into a pair of shoes (`shoePair`) instead. */
 export const PHOTO_ROBUST_PAIR_SHARE = 0.4;
 
+/** Share of (the other) training images photo-robust cuts as the edge of a photo would (`cutAtEdges`). */
+export const PHOTO_ROBUST_CUT_SHARE = 0.25;
+
 /** Which parts of `augmentPhotoLike` photo-robust uses: measured on real photos (README, "Your own photos"). */
 export const PHOTO_ROBUST_AUGMENTATION: Partial<PhotoAugmentation> = {};
 
@@ -61,7 +65,8 @@ export function trainingAugmentation(preset: PresetId): ImageAugmentation | null
   if (preset !== 'photo-robust') return null;
   return (image, random, label) => {
     if (FOOTWEAR_CLASSES.has(label) && random() < PHOTO_ROBUST_PAIR_SHARE) return shoePair(image, random);
-    return random() < PHOTO_ROBUST_SHARE ? augmentPhotoLike(image, random, PHOTO_ROBUST_AUGMENTATION) : image;
+    const varied = random() < PHOTO_ROBUST_SHARE ? augmentPhotoLike(image, random, PHOTO_ROBUST_AUGMENTATION) : image;
+    return random() < PHOTO_ROBUST_CUT_SHARE ? cutAtEdges(varied, random) : varied;
   };
 }
 
