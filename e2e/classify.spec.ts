@@ -103,4 +103,15 @@ test.describe.serial('Classify your own photos (browser shell)', () => {
     await expect(page.getByTestId('photo-card')).toHaveCount(3);
     await expect(page.getByTestId('photo-grid').locator('article').first()).toHaveAttribute('aria-label', new RegExp(`^${shoe.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:`));
   });
+
+  test('the Train view offers the photo-robust preset next to the others', async ({ page, server }) => {
+    await page.goto(`${server.url}#/train`);
+    const option = page.getByTestId('preset-photo-robust');
+    await expect(option).toContainText('Photo-robust CNN');
+    await expect(option).toContainText(/photos/);
+    await expect(option).toContainText(/\d[\d,]* parameters/);
+    await option.click();
+    await expect(option.locator('input')).toBeChecked();
+    await screenshot(page, 'train-photo-robust');
+  });
 });
