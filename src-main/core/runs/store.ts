@@ -72,7 +72,7 @@ export class RunStore {
   /** A new run folder with its run.json; the id sorts by creation time. */
   async create(init: { config: TrainingConfig | null; preset: string; backend: RunRecord['backend']; origin: RunRecord['origin']; name?: string; epochsPlanned: number }): Promise<RunRecord> {
     const createdAt = new Date();
-    const id = `${createdAt.toISOString().replace(/[:.]/g, '-').replace('T', '_').slice(0, 19)}-${randomBytes(3).toString('hex')}`;
+    const id = `${createdAt.toISOString().replace(/[:.]/g, '-').replace('T', '_').slice(0, 23)}-${randomBytes(3).toString('hex')}`;
     const record: RunRecord = {
       id,
       name: init.name ?? `${init.preset} · ${createdAt.toISOString().slice(0, 16).replace('T', ' ')}`,
@@ -224,7 +224,8 @@ export class RunStore {
         });
       }
     }
-    return out;
+    // Newest first by the recorded time (ids sort the same way, but imported or older runs may not).
+    return out.sort((a, b) => b.createdAt.localeCompare(a.createdAt) || b.id.localeCompare(a.id));
   }
 
   /** The newest completed (or stopped) run with a model. */
