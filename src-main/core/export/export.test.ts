@@ -122,7 +122,7 @@ describe.skipIf(!haveData)('export and import (real worker, real data)', () => {
     const images = join(out, `${preset}-images.u8`);
     const predictions = join(out, `${preset}-tfjs.f32`);
     writeFileSync(images, testImages.subarray(0, count * PIXELS_PER_IMAGE));
-    const script = new URL('./fixtures/predict-tfjs.mjs', import.meta.url).pathname;
+    const script = new URL('./fixtures/plain-tfjs-predict.test.mjs', import.meta.url).pathname;
     const { stdout } = await run(process.execPath, [script, result.path, images, predictions], { cwd: process.cwd(), maxBuffer: 1 << 20 });
     expect(JSON.parse(stdout)).toMatchObject({ backend: 'cpu', version: tf.version.tfjs, count });
     const child = new Float32Array(new Uint8Array(readFileSync(predictions)).buffer);
