@@ -38,7 +38,7 @@ export function presetCatalogue(): Omit<Preset, 'parameters'>[] {
       id: 'photo-robust',
       name: 'Photo-robust CNN',
       description:
-        'The small CNN trained on photo-like variants of the images (turned, scaled, shifted, mirrored, re-framed), so it copes with your own photos in Classify. Slower to learn; a little lower on the test set, clearly better on real photos.',
+        'The small CNN trained on photo-like variants of the images (turned, scaled, shifted, mirrored, re-framed, toned, blurred; garments cut by the photo’s edge; shoes in pairs), so it copes with your own photos in Classify. A little lower on the test set, clearly better on real photos.',
       defaults: { preset: 'photo-robust', ...BASE_DEFAULTS },
       editable: ['epochs', 'batchSize', 'learningRate', 'hiddenUnits', 'validationSplit', 'seed'],
     },
