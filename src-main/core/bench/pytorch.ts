@@ -50,6 +50,8 @@ export const PyTorchBaselineSchema = z.object({
   numpyVersion: z.string(),
   python: z.string(),
   threads: z.number().int(),
+  /** Threads the BLAS may use (the script sets 1 unless OPENBLAS_NUM_THREADS says otherwise). */
+  blasThreads: z.number().int().optional(),
   batchSize: z.number().int(),
   optimizer: z.string(),
   mlp: ModelResultSchema,

@@ -60,7 +60,13 @@ export interface PhotoLatency extends LatencySummary {
 export interface BackendBench {
   backend: BackendName;
   features: Record<string, string | number | boolean>;
-  mlp: ThroughputMeasurement & { epochsPerSecond: number[]; testAccuracy: number | null; accuracyEpochs: number | null };
+  mlp: ThroughputMeasurement & {
+    epochsPerSecond: number[];
+    testAccuracy: number | null;
+    accuracyEpochs: number | null;
+    /** 'dense-stack' (the fused step) or 'trainOnBatch: <why not>'. */
+    stepper: string;
+  };
   cnn: ThroughputMeasurement | { error: string };
   photoLatency: PhotoLatency | { error: string };
   memory: {
@@ -196,6 +202,7 @@ async function benchBackend(
       epochsPerSecond: mlpResult.epochs.map((e) => e.samplesPerSecond),
       testAccuracy: mlpResult.testAccuracy,
       accuracyEpochs: accuracy ? epochs : null,
+      stepper: mlpResult.stepper.kind === 'dense-stack' ? 'dense-stack' : `trainOnBatch: ${mlpResult.stepper.reason}`,
     };
     progress(`${name}: tutorial-mlp ${Math.round(mlp.samplesPerSecond)} samples/s${mlp.testAccuracy != null ? `, test accuracy ${(mlp.testAccuracy * 100).toFixed(1)} %` : ''}`);
 

@@ -9,7 +9,7 @@ import type { Split } from '../dataset/store';
 import { buildModel } from './models';
 import { saveModel } from './model-io';
 import { gatherLabels, gatherPixels, inputTensor, predictProbabilities } from './tensors';
-import { splitIndices, trainModel } from './train';
+import { splitIndices, trainModel, type TrainingStepper } from './train';
 
 type Tf = typeof tfType;
 
@@ -41,6 +41,8 @@ export interface BenchTrainingResult {
   peakTensorBytes: number;
   /** Size of the wasm backend's heap at the end (it only grows), or null on other backends. */
   wasmHeapBytes: number | null;
+  /** Whether the batches went through the fused Dense step or `trainOnBatch`. */
+  stepper: TrainingStepper;
 }
 
 const inOrder = (count: number): Uint32Array => Uint32Array.from({ length: count }, (_, i) => i);
@@ -119,6 +121,7 @@ export async function benchTraining(tf: Tf, train: Split, test: Split, params: B
       testAccuracy,
       peakTensorBytes,
       wasmHeapBytes: wasmHeapBytes(tf),
+      stepper: outcome.stepper,
     };
   } finally {
     model.optimizer.dispose();

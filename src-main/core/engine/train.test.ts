@@ -106,4 +106,33 @@ describe.skipIf(!haveData)('trainModel on wasm (real Fashion-MNIST)', () => {
     expect(outcome.metrics[1]!.loss).toBeLessThan(outcome.metrics[0]!.loss);
     model.dispose();
   });
+
+  it('trains Dense stacks with the fused step on wasm, to what trainOnBatch gives, and leaves the model trained', async () => {
+    const run = async (denseStack: boolean) => {
+      const model = buildModel(tf, config({ epochs: 1 }));
+      const outcome = await trainModel(tf, model, config({ epochs: 1 }), data.train, {}, { denseStack });
+      const probabilities = await predictProbabilities(tf, model, 50, (start, end) => gatherPixels(data.test.images, Array.from({ length: 50 }, (_, i) => i), start, end));
+      model.dispose();
+      return { outcome, probabilities };
+    };
+    const fused = await run(true);
+    const layers = await run(false);
+    expect(fused.outcome.stepper).toEqual({ kind: 'dense-stack' });
+    expect(layers.outcome.stepper).toEqual({ kind: 'trainOnBatch', reason: 'turned off' });
+    const [a, b] = [fused.outcome.metrics[0]!, layers.outcome.metrics[0]!];
+    // Same batches, same arithmetic up to the order of additions: float32 rounding only.
+    expect(Math.abs(a.loss - b.loss)).toBeLessThan(1e-4);
+    expect(Math.abs(a.valLoss! - b.valLoss!)).toBeLessThan(1e-4);
+    let largest = 0;
+    fused.probabilities.forEach((p, i) => (largest = Math.max(largest, Math.abs(p - layers.probabilities[i]!))));
+    expect(largest).toBeLessThan(1e-4);
+  });
+
+  it('says why a model is not trained with the fused step (the CNN has convolutions)', async () => {
+    const cnn = config({ preset: 'cnn', epochs: 1, trainLimit: 64, validationSplit: 0 });
+    const model = buildModel(tf, cnn);
+    const outcome = await trainModel(tf, model, cnn, data.train);
+    expect(outcome.stepper).toEqual({ kind: 'trainOnBatch', reason: 'it has a Conv2D layer' });
+    model.dispose();
+  });
 });

@@ -10,6 +10,7 @@ import { lossAndAccuracy } from '../evaluation/metrics';
 import { trainingAugmentation, type ImageAugmentation } from './models';
 import { mulberry32, shuffleInPlace } from '../random';
 import { gatherLabels, gatherPixels, inputTensor, predictProbabilities } from './tensors';
+import { denseStackTraining } from './wasm-kernels/dense-model';
 
 type Tf = typeof tfType;
 
@@ -43,12 +44,21 @@ export interface TrainCallbacks {
 export interface TrainOptions {
   /** Replace each training image before it is batched; default: the preset's (`trainingAugmentation`), null for none. */
   augment?: ImageAugmentation | null;
+  /**
+   * On the wasm backend, train a Dense-stack model (the tutorial MLP) with the fused step of
+   * wasm-kernels/dense-step.ts instead of `trainOnBatch` (default true; false for comparisons).
+   */
+  denseStack?: boolean;
 }
+
+/** How the batches were trained: the fused Dense step, or tfjs's `trainOnBatch` (and why). */
+export type TrainingStepper = { kind: 'dense-stack' } | { kind: 'trainOnBatch'; reason: string };
 
 export interface TrainOutcome {
   epochsCompleted: number;
   stopped: boolean;
   metrics: EpochMetrics[];
+  stepper: TrainingStepper;
 }
 
 /** Which images train and which validate: the first `trainLimit`, with the last fraction held out (as Keras does). */
@@ -104,81 +114,96 @@ export async function trainModel(
   const interval = callbacks.batchIntervalMs ?? 100;
   const metrics: EpochMetrics[] = [];
   let previousRate: number | null = null;
-
-  for (let epoch = 1; epoch <= config.epochs; epoch++) {
-    shuffleInPlace(train, random);
-    const epochStart = performance.now();
-    let lastReport = 0;
-    let lastYield = epochStart;
-    let lossSum = 0;
-    let accuracySum = 0;
-    let seen = 0;
-
-    for (let batch = 0; batch < batches; batch++) {
-      if (callbacks.shouldStop?.()) return { epochsCompleted: epoch - 1, stopped: true, metrics };
-      const start = batch * config.batchSize;
-      const end = Math.min(train.length, start + config.batchSize);
-      const pixels = augment ? gatherAugmentedPixels(data.images, data.labels, train, start, end, augment, augmentRandom) : gatherPixels(data.images, train, start, end);
-      const xs = inputTensor(tf, pixels, inputShape);
-      const ys = tf.tensor2d(gatherLabels(data.labels, train, start, end), [end - start, 1], 'float32');
-      let result: number | number[];
-      try {
-        result = await model.trainOnBatch(xs, ys);
-      } finally {
-        xs.dispose();
-        ys.dispose();
-      }
-      const [loss, accuracy] = Array.isArray(result) ? result : [result, Number.NaN];
-      if (!Number.isFinite(loss!)) {
-        throw new Error(`The loss became ${loss} in epoch ${epoch}, batch ${batch + 1}: training diverged. Try a lower learning rate.`);
-      }
-      lossSum += loss! * (end - start);
-      accuracySum += accuracy! * (end - start);
-      seen += end - start;
-
-      const now = performance.now();
-      if (callbacks.onBatch && (now - lastReport >= interval || batch === batches - 1)) {
-        lastReport = now;
-        const rate = seen / ((now - epochStart) / 1000);
-        const remaining = train.length - seen + (config.epochs - epoch) * train.length;
-        callbacks.onBatch({
-          epoch,
-          batch: batch + 1,
-          batches,
-          loss: lossSum / seen,
-          accuracy: accuracySum / seen,
-          samplesPerSecond: rate,
-          etaSeconds: Number.isFinite(rate) && rate > 0 ? remaining / (previousRate ?? rate) : null,
-        });
-      }
-      // Let the worker's message queue run now and then (predictions, info) without slowing batches.
-      if (now - lastYield > 50) {
-        lastYield = now;
-        await yieldToEventLoop();
-      }
+  const dense = options.denseStack === false ? { training: null, reason: 'turned off' } : denseStackTraining(tf, model, config.batchSize);
+  const stepper: TrainingStepper = dense.training ? { kind: 'dense-stack' } : { kind: 'trainOnBatch', reason: dense.reason! };
+  const trainBatch = async (pixels: Float32Array, labels: Float32Array, count: number): Promise<[number, number]> => {
+    if (dense.training) {
+      const { loss, accuracy } = dense.training.step(pixels, labels, count);
+      return [loss, accuracy];
     }
-
-    const trainSeconds = (performance.now() - epochStart) / 1000;
-    previousRate = seen / trainSeconds;
-    let valLoss: number | null = null;
-    let valAccuracy: number | null = null;
-    if (validation.length > 0) {
-      const probabilities = await predictProbabilities(tf, model, validation.length, (start, end) => gatherPixels(data.images, validation, start, end));
-      const scores = lossAndAccuracy(probabilities, gatherLabels(data.labels, validation, 0, validation.length), CLASS_COUNT);
-      valLoss = scores.loss;
-      valAccuracy = scores.accuracy;
+    const xs = inputTensor(tf, pixels, inputShape);
+    const ys = tf.tensor2d(labels, [count, 1], 'float32');
+    try {
+      const result = await model.trainOnBatch(xs, ys);
+      return Array.isArray(result) ? [result[0]!, result[1] ?? Number.NaN] : [result, Number.NaN];
+    } finally {
+      xs.dispose();
+      ys.dispose();
     }
-    const epochMetrics: EpochMetrics = {
-      epoch,
-      loss: lossSum / seen,
-      accuracy: accuracySum / seen,
-      valLoss,
-      valAccuracy,
-      seconds: (performance.now() - epochStart) / 1000,
-      samplesPerSecond: previousRate,
-    };
-    metrics.push(epochMetrics);
-    await callbacks.onEpoch?.(epochMetrics);
+  };
+
+  try {
+    for (let epoch = 1; epoch <= config.epochs; epoch++) {
+      shuffleInPlace(train, random);
+      const epochStart = performance.now();
+      let lastReport = 0;
+      let lastYield = epochStart;
+      let lossSum = 0;
+      let accuracySum = 0;
+      let seen = 0;
+
+      for (let batch = 0; batch < batches; batch++) {
+        if (callbacks.shouldStop?.()) return { epochsCompleted: epoch - 1, stopped: true, metrics, stepper };
+        const start = batch * config.batchSize;
+        const end = Math.min(train.length, start + config.batchSize);
+        const pixels = augment ? gatherAugmentedPixels(data.images, data.labels, train, start, end, augment, augmentRandom) : gatherPixels(data.images, train, start, end);
+        const [loss, accuracy] = await trainBatch(pixels, gatherLabels(data.labels, train, start, end), end - start);
+        if (!Number.isFinite(loss)) {
+          throw new Error(`The loss became ${loss} in epoch ${epoch}, batch ${batch + 1}: training diverged. Try a lower learning rate.`);
+        }
+        lossSum += loss * (end - start);
+        accuracySum += accuracy * (end - start);
+        seen += end - start;
+
+        const now = performance.now();
+        if (callbacks.onBatch && (now - lastReport >= interval || batch === batches - 1)) {
+          lastReport = now;
+          const rate = seen / ((now - epochStart) / 1000);
+          const remaining = train.length - seen + (config.epochs - epoch) * train.length;
+          callbacks.onBatch({
+            epoch,
+            batch: batch + 1,
+            batches,
+            loss: lossSum / seen,
+            accuracy: accuracySum / seen,
+            samplesPerSecond: rate,
+            etaSeconds: Number.isFinite(rate) && rate > 0 ? remaining / (previousRate ?? rate) : null,
+          });
+        }
+        // Let the worker's message queue run now and then (predictions, info) without slowing batches.
+        if (now - lastYield > 50) {
+          lastYield = now;
+          await yieldToEventLoop();
+        }
+      }
+
+      const trainSeconds = (performance.now() - epochStart) / 1000;
+      previousRate = seen / trainSeconds;
+      // The model's variables get the trained weights before validation and saving.
+      dense.training?.sync();
+      let valLoss: number | null = null;
+      let valAccuracy: number | null = null;
+      if (validation.length > 0) {
+        const probabilities = await predictProbabilities(tf, model, validation.length, (start, end) => gatherPixels(data.images, validation, start, end));
+        const scores = lossAndAccuracy(probabilities, gatherLabels(data.labels, validation, 0, validation.length), CLASS_COUNT);
+        valLoss = scores.loss;
+        valAccuracy = scores.accuracy;
+      }
+      const epochMetrics: EpochMetrics = {
+        epoch,
+        loss: lossSum / seen,
+        accuracy: accuracySum / seen,
+        valLoss,
+        valAccuracy,
+        seconds: (performance.now() - epochStart) / 1000,
+        samplesPerSecond: previousRate,
+      };
+      metrics.push(epochMetrics);
+      await callbacks.onEpoch?.(epochMetrics);
+    }
+  } finally {
+    // A stop or an error mid-epoch: the model still gets what was trained so far.
+    dense.training?.sync();
   }
-  return { epochsCompleted: config.epochs, stopped: false, metrics };
+  return { epochsCompleted: config.epochs, stopped: false, metrics, stepper };
 }

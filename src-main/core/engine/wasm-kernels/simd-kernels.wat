@@ -1,4 +1,4 @@
-;; Two element-wise training kernels in WebAssembly SIMD, run directly on tfjs-backend-wasm's
+;; Training kernels in WebAssembly SIMD, run directly on tfjs-backend-wasm's
 ;; heap (the memory is imported from it; every pointer is a byte offset into that heap).
 ;; JavaScript does them at ~5–7 ns per element; here they take well under 1 ns.
 ;;
@@ -193,4 +193,368 @@
           (f32.demote_f64 (f64.load (i32.add (local.get $scratch) (i32.shl (local.get $c) (i32.const 3))))))
         (local.set $c (i32.add (local.get $c) (i32.const 1)))
         (br $oLoop))))
+
+  ;; ---- The fused Dense training step (dense-step.ts) -------------------------------------
+  ;; These run on the trainer's own memory: activations, gradients and weights are float32
+  ;; matrices whose rows are padded to a multiple of 4 floats ("stride"), padding kept at 0.
+  ;; Inputs are used as sparse lists: Fashion-MNIST images are about half zeros, ReLU outputs
+  ;; too, and a zero contributes nothing to a product or to a weight gradient.
+
+  ;; The nonzero entries of each of `rows` rows (the first `cols` of each `stride`): row r's
+  ;; column indices (i32) at idx + 4·r·cols, values at val + 4·r·cols, how many at count + 4·r.
+  (func (export "sparseRows")
+    (param $x i32) (param $rows i32) (param $cols i32) (param $stride i32)
+    (param $idx i32) (param $val i32) (param $count i32)
+    (local $r i32) (local $k i32) (local $n i32) (local $v f32) (local $row i32) (local $list i32)
+    (block $rDone
+      (loop $rLoop
+        (br_if $rDone (i32.ge_u (local.get $r) (local.get $rows)))
+        (local.set $row (i32.add (local.get $x) (i32.shl (i32.mul (local.get $r) (local.get $stride)) (i32.const 2))))
+        (local.set $list (i32.shl (i32.mul (local.get $r) (local.get $cols)) (i32.const 2)))
+        (local.set $n (i32.const 0))
+        (local.set $k (i32.const 0))
+        (block $kDone
+          (loop $kLoop
+            (br_if $kDone (i32.ge_u (local.get $k) (local.get $cols)))
+            (local.set $v (f32.load (i32.add (local.get $row) (i32.shl (local.get $k) (i32.const 2)))))
+            ;; written every time, kept only when nonzero (no branch to mispredict); NaN is kept
+            (i32.store (i32.add (local.get $idx) (i32.add (local.get $list) (i32.shl (local.get $n) (i32.const 2)))) (local.get $k))
+            (f32.store (i32.add (local.get $val) (i32.add (local.get $list) (i32.shl (local.get $n) (i32.const 2)))) (local.get $v))
+            (local.set $n (i32.add (local.get $n) (f32.ne (local.get $v) (f32.const 0))))
+            (local.set $k (i32.add (local.get $k) (i32.const 1)))
+            (br $kLoop)))
+        (i32.store (i32.add (local.get $count) (i32.shl (local.get $r) (i32.const 2))) (local.get $n))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $rLoop))))
+
+  ;; The same entries by column (the transpose of sparseRows' lists): column k's row indices at
+  ;; cidx + 4·k·rows, values at cval + 4·k·rows, in increasing row order, how many at ccount + 4·k.
+  (func (export "rowsToColumns")
+    (param $idx i32) (param $val i32) (param $count i32) (param $rows i32) (param $cols i32)
+    (param $cidx i32) (param $cval i32) (param $ccount i32)
+    (local $r i32) (local $j i32) (local $n i32) (local $k i32) (local $list i32) (local $slot i32) (local $at i32)
+    (memory.fill (local.get $ccount) (i32.const 0) (i32.shl (local.get $cols) (i32.const 2)))
+    (block $rDone
+      (loop $rLoop
+        (br_if $rDone (i32.ge_u (local.get $r) (local.get $rows)))
+        (local.set $list (i32.shl (i32.mul (local.get $r) (local.get $cols)) (i32.const 2)))
+        (local.set $n (i32.load (i32.add (local.get $count) (i32.shl (local.get $r) (i32.const 2)))))
+        (local.set $j (i32.const 0))
+        (block $jDone
+          (loop $jLoop
+            (br_if $jDone (i32.ge_u (local.get $j) (local.get $n)))
+            (local.set $at (i32.add (local.get $list) (i32.shl (local.get $j) (i32.const 2))))
+            (local.set $k (i32.load (i32.add (local.get $idx) (local.get $at))))
+            (local.set $slot (i32.load (i32.add (local.get $ccount) (i32.shl (local.get $k) (i32.const 2)))))
+            (i32.store (i32.add (local.get $ccount) (i32.shl (local.get $k) (i32.const 2))) (i32.add (local.get $slot) (i32.const 1)))
+            (local.set $slot (i32.shl (i32.add (i32.mul (local.get $k) (local.get $rows)) (local.get $slot)) (i32.const 2)))
+            (i32.store (i32.add (local.get $cidx) (local.get $slot)) (local.get $r))
+            (f32.store (i32.add (local.get $cval) (local.get $slot)) (f32.load (i32.add (local.get $val) (local.get $at))))
+            (local.set $j (i32.add (local.get $j) (i32.const 1)))
+            (br $jLoop)))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $rLoop))))
+
+  ;; out = act(x·W + b) for the rows of x given as sparseRows lists (`cols` entries per list);
+  ;; W is (rows of x's width) × stride, b and each out row `stride` floats (a multiple of 4).
+  ;; act is ReLU when relu ≠ 0 (f32x4.max: NaN stays NaN), else the identity. 32 outputs at a
+  ;; time in eight registers, then 4 at a time.
+  (func (export "denseForward")
+    (param $idx i32) (param $val i32) (param $count i32) (param $rows i32) (param $cols i32)
+    (param $w i32) (param $b i32) (param $out i32) (param $stride i32) (param $relu i32)
+    (local $r i32) (local $j i32) (local $n i32) (local $cb i32) (local $rowBytes i32) (local $wide i32)
+    (local $list i32) (local $o i32) (local $p i32) (local $s v128) (local $floor v128)
+    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $a4 v128) (local $a5 v128) (local $a6 v128) (local $a7 v128)
+    (local.set $rowBytes (i32.shl (local.get $stride) (i32.const 2)))
+    (local.set $wide (i32.sub (local.get $rowBytes) (i32.const 128)))
+    ;; ReLU is max(x, 0); the identity is max(x, −∞)
+    (local.set $floor
+      (select (v128.const i32x4 0 0 0 0) (v128.const f32x4 -inf -inf -inf -inf) (local.get $relu)))
+    (block $rDone
+      (loop $rLoop
+        (br_if $rDone (i32.ge_u (local.get $r) (local.get $rows)))
+        (local.set $list (i32.shl (i32.mul (local.get $r) (local.get $cols)) (i32.const 2)))
+        (local.set $n (i32.load (i32.add (local.get $count) (i32.shl (local.get $r) (i32.const 2)))))
+        (local.set $o (i32.add (local.get $out) (i32.mul (local.get $r) (local.get $rowBytes))))
+        (local.set $cb (i32.const 0))
+        (block $wideDone
+          (loop $wideLoop
+            (br_if $wideDone (i32.gt_s (local.get $cb) (local.get $wide)))
+            (local.set $a0 (v128.load offset=0 align=4 (i32.add (local.get $b) (local.get $cb))))
+            (local.set $a1 (v128.load offset=16 align=4 (i32.add (local.get $b) (local.get $cb))))
+            (local.set $a2 (v128.load offset=32 align=4 (i32.add (local.get $b) (local.get $cb))))
+            (local.set $a3 (v128.load offset=48 align=4 (i32.add (local.get $b) (local.get $cb))))
+            (local.set $a4 (v128.load offset=64 align=4 (i32.add (local.get $b) (local.get $cb))))
+            (local.set $a5 (v128.load offset=80 align=4 (i32.add (local.get $b) (local.get $cb))))
+            (local.set $a6 (v128.load offset=96 align=4 (i32.add (local.get $b) (local.get $cb))))
+            (local.set $a7 (v128.load offset=112 align=4 (i32.add (local.get $b) (local.get $cb))))
+            (local.set $j (i32.const 0))
+            (block $jDone
+              (loop $jLoop
+                (br_if $jDone (i32.ge_u (local.get $j) (local.get $n)))
+                (local.set $s (v128.load32_splat (i32.add (local.get $val) (i32.add (local.get $list) (i32.shl (local.get $j) (i32.const 2))))))
+                (local.set $p (i32.add (i32.add (local.get $w) (local.get $cb))
+                  (i32.mul (i32.load (i32.add (local.get $idx) (i32.add (local.get $list) (i32.shl (local.get $j) (i32.const 2))))) (local.get $rowBytes))))
+                (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (local.get $s) (v128.load offset=0 align=4 (local.get $p)))))
+                (local.set $a1 (f32x4.add (local.get $a1) (f32x4.mul (local.get $s) (v128.load offset=16 align=4 (local.get $p)))))
+                (local.set $a2 (f32x4.add (local.get $a2) (f32x4.mul (local.get $s) (v128.load offset=32 align=4 (local.get $p)))))
+                (local.set $a3 (f32x4.add (local.get $a3) (f32x4.mul (local.get $s) (v128.load offset=48 align=4 (local.get $p)))))
+                (local.set $a4 (f32x4.add (local.get $a4) (f32x4.mul (local.get $s) (v128.load offset=64 align=4 (local.get $p)))))
+                (local.set $a5 (f32x4.add (local.get $a5) (f32x4.mul (local.get $s) (v128.load offset=80 align=4 (local.get $p)))))
+                (local.set $a6 (f32x4.add (local.get $a6) (f32x4.mul (local.get $s) (v128.load offset=96 align=4 (local.get $p)))))
+                (local.set $a7 (f32x4.add (local.get $a7) (f32x4.mul (local.get $s) (v128.load offset=112 align=4 (local.get $p)))))
+                (local.set $j (i32.add (local.get $j) (i32.const 1)))
+                (br $jLoop)))
+            (v128.store offset=0 align=4 (i32.add (local.get $o) (local.get $cb)) (f32x4.max (local.get $a0) (local.get $floor)))
+            (v128.store offset=16 align=4 (i32.add (local.get $o) (local.get $cb)) (f32x4.max (local.get $a1) (local.get $floor)))
+            (v128.store offset=32 align=4 (i32.add (local.get $o) (local.get $cb)) (f32x4.max (local.get $a2) (local.get $floor)))
+            (v128.store offset=48 align=4 (i32.add (local.get $o) (local.get $cb)) (f32x4.max (local.get $a3) (local.get $floor)))
+            (v128.store offset=64 align=4 (i32.add (local.get $o) (local.get $cb)) (f32x4.max (local.get $a4) (local.get $floor)))
+            (v128.store offset=80 align=4 (i32.add (local.get $o) (local.get $cb)) (f32x4.max (local.get $a5) (local.get $floor)))
+            (v128.store offset=96 align=4 (i32.add (local.get $o) (local.get $cb)) (f32x4.max (local.get $a6) (local.get $floor)))
+            (v128.store offset=112 align=4 (i32.add (local.get $o) (local.get $cb)) (f32x4.max (local.get $a7) (local.get $floor)))
+            (local.set $cb (i32.add (local.get $cb) (i32.const 128)))
+            (br $wideLoop)))
+        (block $narrowDone
+          (loop $narrowLoop
+            (br_if $narrowDone (i32.ge_u (local.get $cb) (local.get $rowBytes)))
+            (local.set $a0 (v128.load align=4 (i32.add (local.get $b) (local.get $cb))))
+            (local.set $j (i32.const 0))
+            (block $jDone
+              (loop $jLoop
+                (br_if $jDone (i32.ge_u (local.get $j) (local.get $n)))
+                (local.set $s (v128.load32_splat (i32.add (local.get $val) (i32.add (local.get $list) (i32.shl (local.get $j) (i32.const 2))))))
+                (local.set $p (i32.add (i32.add (local.get $w) (local.get $cb))
+                  (i32.mul (i32.load (i32.add (local.get $idx) (i32.add (local.get $list) (i32.shl (local.get $j) (i32.const 2))))) (local.get $rowBytes))))
+                (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (local.get $s) (v128.load align=4 (local.get $p)))))
+                (local.set $j (i32.add (local.get $j) (i32.const 1)))
+                (br $jLoop)))
+            (v128.store align=4 (i32.add (local.get $o) (local.get $cb)) (f32x4.max (local.get $a0) (local.get $floor)))
+            (local.set $cb (i32.add (local.get $cb) (i32.const 16)))
+            (br $narrowLoop)))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $rLoop))))
+
+  ;; gb = the column sums of dz (rows × stride), float32, rows in order.
+  (func (export "biasGradient")
+    (param $dz i32) (param $rows i32) (param $stride i32) (param $gb i32)
+    (local $r i32) (local $c i32) (local $rowBytes i32) (local $row i32)
+    (local.set $rowBytes (i32.shl (local.get $stride) (i32.const 2)))
+    (memory.fill (local.get $gb) (i32.const 0) (local.get $rowBytes))
+    (block $rDone
+      (loop $rLoop
+        (br_if $rDone (i32.ge_u (local.get $r) (local.get $rows)))
+        (local.set $row (i32.add (local.get $dz) (i32.mul (local.get $r) (local.get $rowBytes))))
+        (local.set $c (i32.const 0))
+        (block $cDone
+          (loop $cLoop
+            (br_if $cDone (i32.ge_u (local.get $c) (local.get $rowBytes)))
+            (v128.store align=4 (i32.add (local.get $gb) (local.get $c))
+              (f32x4.add (v128.load align=4 (i32.add (local.get $gb) (local.get $c))) (v128.load align=4 (i32.add (local.get $row) (local.get $c)))))
+            (local.set $c (i32.add (local.get $c) (i32.const 16)))
+            (br $cLoop)))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $rLoop))))
+
+  ;; The gradient reaching the layer below: dx[r][k] = dz[r]·W[k] (a dot product over `stride`
+  ;; floats) for k < cols, then times ReLU's derivative (act[r][k] > 0) when relu ≠ 0. dx and act
+  ;; rows are inStride floats; dx's padding columns are left as they are (zero).
+  (func (export "denseInputGradient")
+    (param $dz i32) (param $rows i32) (param $stride i32) (param $w i32) (param $cols i32)
+    (param $act i32) (param $inStride i32) (param $relu i32) (param $dx i32)
+    (local $r i32) (local $k i32) (local $c i32) (local $rowBytes i32) (local $inBytes i32)
+    (local $dzRow i32) (local $wRow i32) (local $at i32) (local $sum v128) (local $dot f32)
+    (local.set $rowBytes (i32.shl (local.get $stride) (i32.const 2)))
+    (local.set $inBytes (i32.shl (local.get $inStride) (i32.const 2)))
+    (block $rDone
+      (loop $rLoop
+        (br_if $rDone (i32.ge_u (local.get $r) (local.get $rows)))
+        (local.set $dzRow (i32.add (local.get $dz) (i32.mul (local.get $r) (local.get $rowBytes))))
+        (local.set $k (i32.const 0))
+        (block $kDone
+          (loop $kLoop
+            (br_if $kDone (i32.ge_u (local.get $k) (local.get $cols)))
+            (local.set $at (i32.add (i32.mul (local.get $r) (local.get $inBytes)) (i32.shl (local.get $k) (i32.const 2))))
+            (local.set $dot (f32.const 0))
+            (if (i32.or (i32.eqz (local.get $relu)) (f32.gt (f32.load (i32.add (local.get $act) (local.get $at))) (f32.const 0)))
+              (then
+                (local.set $wRow (i32.add (local.get $w) (i32.mul (local.get $k) (local.get $rowBytes))))
+                (local.set $sum (v128.const i32x4 0 0 0 0))
+                (local.set $c (i32.const 0))
+                (block $cDone
+                  (loop $cLoop
+                    (br_if $cDone (i32.ge_u (local.get $c) (local.get $rowBytes)))
+                    (local.set $sum (f32x4.add (local.get $sum)
+                      (f32x4.mul (v128.load align=4 (i32.add (local.get $dzRow) (local.get $c))) (v128.load align=4 (i32.add (local.get $wRow) (local.get $c))))))
+                    (local.set $c (i32.add (local.get $c) (i32.const 16)))
+                    (br $cLoop)))
+                (local.set $dot
+                  (f32.add
+                    (f32.add (f32x4.extract_lane 0 (local.get $sum)) (f32x4.extract_lane 1 (local.get $sum)))
+                    (f32.add (f32x4.extract_lane 2 (local.get $sum)) (f32x4.extract_lane 3 (local.get $sum)))))))
+            (f32.store (i32.add (local.get $dx) (local.get $at)) (local.get $dot))
+            (local.set $k (i32.add (local.get $k) (i32.const 1)))
+            (br $kLoop)))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $rLoop))))
+
+  ;; denseWeightGradient and an Adam step in one pass: each block of 32 gradients is applied
+  ;; to w, m and v while it is still in registers, so the gradient is never stored. Adam here is
+  ;; m' = m·β₁ + g·(1−β₁), v' = v·β₂ + (g·g)·(1−β₂), w' = w + (m'·k₁)/(√v'·k₂ + ε) with
+  ;; k₁ = −lr/c₁ and k₂ = 1/√c₂: tfjs's formula with one division instead of three (it rounds
+  ;; differently in the last bit). w, m and v are the kernel's rows (`stride` floats each).
+  (func (export "denseWeightGradientAdam")
+    (param $cidx i32) (param $cval i32) (param $ccount i32) (param $rows i32) (param $cols i32)
+    (param $dz i32) (param $stride i32) (param $w i32) (param $m i32) (param $v i32)
+    (param $b1 f32) (param $b2 f32) (param $ob1 f32) (param $ob2 f32) (param $k1 f32) (param $k2 f32) (param $eps f32)
+    (local $k i32) (local $j i32) (local $n i32) (local $cb i32) (local $rowBytes i32) (local $wide i32)
+    (local $list i32) (local $row i32) (local $p i32) (local $at i32) (local $s v128)
+    (local $xb1 v128) (local $xb2 v128) (local $xob1 v128) (local $xob2 v128) (local $xk1 v128) (local $xk2 v128) (local $xeps v128)
+    (local $mm v128) (local $vv v128)
+    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $a4 v128) (local $a5 v128) (local $a6 v128) (local $a7 v128)
+    (local.set $xb1 (f32x4.splat (local.get $b1)))
+    (local.set $xb2 (f32x4.splat (local.get $b2)))
+    (local.set $xob1 (f32x4.splat (local.get $ob1)))
+    (local.set $xob2 (f32x4.splat (local.get $ob2)))
+    (local.set $xk1 (f32x4.splat (local.get $k1)))
+    (local.set $xk2 (f32x4.splat (local.get $k2)))
+    (local.set $xeps (f32x4.splat (local.get $eps)))
+    (local.set $rowBytes (i32.shl (local.get $stride) (i32.const 2)))
+    (local.set $wide (i32.sub (local.get $rowBytes) (i32.const 128)))
+    (block $kDone
+      (loop $kLoop
+        (br_if $kDone (i32.ge_u (local.get $k) (local.get $cols)))
+        (local.set $list (i32.shl (i32.mul (local.get $k) (local.get $rows)) (i32.const 2)))
+        (local.set $n (i32.load (i32.add (local.get $ccount) (i32.shl (local.get $k) (i32.const 2)))))
+        (local.set $row (i32.mul (local.get $k) (local.get $rowBytes)))
+        (local.set $cb (i32.const 0))
+        (block $wideDone
+          (loop $wideLoop
+            (br_if $wideDone (i32.gt_s (local.get $cb) (local.get $wide)))
+            (local.set $a0 (v128.const i32x4 0 0 0 0))
+            (local.set $a1 (v128.const i32x4 0 0 0 0))
+            (local.set $a2 (v128.const i32x4 0 0 0 0))
+            (local.set $a3 (v128.const i32x4 0 0 0 0))
+            (local.set $a4 (v128.const i32x4 0 0 0 0))
+            (local.set $a5 (v128.const i32x4 0 0 0 0))
+            (local.set $a6 (v128.const i32x4 0 0 0 0))
+            (local.set $a7 (v128.const i32x4 0 0 0 0))
+            (local.set $j (i32.const 0))
+            (block $jDone
+              (loop $jLoop
+                (br_if $jDone (i32.ge_u (local.get $j) (local.get $n)))
+                (local.set $s (v128.load32_splat (i32.add (local.get $cval) (i32.add (local.get $list) (i32.shl (local.get $j) (i32.const 2))))))
+                (local.set $p (i32.add (i32.add (local.get $dz) (local.get $cb))
+                  (i32.mul (i32.load (i32.add (local.get $cidx) (i32.add (local.get $list) (i32.shl (local.get $j) (i32.const 2))))) (local.get $rowBytes))))
+                (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (local.get $s) (v128.load offset=0 align=4 (local.get $p)))))
+                (local.set $a1 (f32x4.add (local.get $a1) (f32x4.mul (local.get $s) (v128.load offset=16 align=4 (local.get $p)))))
+                (local.set $a2 (f32x4.add (local.get $a2) (f32x4.mul (local.get $s) (v128.load offset=32 align=4 (local.get $p)))))
+                (local.set $a3 (f32x4.add (local.get $a3) (f32x4.mul (local.get $s) (v128.load offset=48 align=4 (local.get $p)))))
+                (local.set $a4 (f32x4.add (local.get $a4) (f32x4.mul (local.get $s) (v128.load offset=64 align=4 (local.get $p)))))
+                (local.set $a5 (f32x4.add (local.get $a5) (f32x4.mul (local.get $s) (v128.load offset=80 align=4 (local.get $p)))))
+                (local.set $a6 (f32x4.add (local.get $a6) (f32x4.mul (local.get $s) (v128.load offset=96 align=4 (local.get $p)))))
+                (local.set $a7 (f32x4.add (local.get $a7) (f32x4.mul (local.get $s) (v128.load offset=112 align=4 (local.get $p)))))
+                (local.set $j (i32.add (local.get $j) (i32.const 1)))
+                (br $jLoop)))
+            (local.set $at (i32.add (local.get $row) (i32.add (local.get $cb) (i32.const 0))))
+            (local.set $mm (f32x4.add (f32x4.mul (v128.load align=4 (i32.add (local.get $m) (local.get $at))) (local.get $xb1)) (f32x4.mul (local.get $a0) (local.get $xob1))))
+            (local.set $vv (f32x4.add (f32x4.mul (v128.load align=4 (i32.add (local.get $v) (local.get $at))) (local.get $xb2)) (f32x4.mul (f32x4.mul (local.get $a0) (local.get $a0)) (local.get $xob2))))
+            (v128.store align=4 (i32.add (local.get $m) (local.get $at)) (local.get $mm))
+            (v128.store align=4 (i32.add (local.get $v) (local.get $at)) (local.get $vv))
+            (v128.store align=4 (i32.add (local.get $w) (local.get $at))
+              (f32x4.add (v128.load align=4 (i32.add (local.get $w) (local.get $at)))
+                (f32x4.div (f32x4.mul (local.get $mm) (local.get $xk1))
+                  (f32x4.add (f32x4.mul (f32x4.sqrt (local.get $vv)) (local.get $xk2)) (local.get $xeps)))))
+            (local.set $at (i32.add (local.get $row) (i32.add (local.get $cb) (i32.const 16))))
+            (local.set $mm (f32x4.add (f32x4.mul (v128.load align=4 (i32.add (local.get $m) (local.get $at))) (local.get $xb1)) (f32x4.mul (local.get $a1) (local.get $xob1))))
+            (local.set $vv (f32x4.add (f32x4.mul (v128.load align=4 (i32.add (local.get $v) (local.get $at))) (local.get $xb2)) (f32x4.mul (f32x4.mul (local.get $a1) (local.get $a1)) (local.get $xob2))))
+            (v128.store align=4 (i32.add (local.get $m) (local.get $at)) (local.get $mm))
+            (v128.store align=4 (i32.add (local.get $v) (local.get $at)) (local.get $vv))
+            (v128.store align=4 (i32.add (local.get $w) (local.get $at))
+              (f32x4.add (v128.load align=4 (i32.add (local.get $w) (local.get $at)))
+                (f32x4.div (f32x4.mul (local.get $mm) (local.get $xk1))
+                  (f32x4.add (f32x4.mul (f32x4.sqrt (local.get $vv)) (local.get $xk2)) (local.get $xeps)))))
+            (local.set $at (i32.add (local.get $row) (i32.add (local.get $cb) (i32.const 32))))
+            (local.set $mm (f32x4.add (f32x4.mul (v128.load align=4 (i32.add (local.get $m) (local.get $at))) (local.get $xb1)) (f32x4.mul (local.get $a2) (local.get $xob1))))
+            (local.set $vv (f32x4.add (f32x4.mul (v128.load align=4 (i32.add (local.get $v) (local.get $at))) (local.get $xb2)) (f32x4.mul (f32x4.mul (local.get $a2) (local.get $a2)) (local.get $xob2))))
+            (v128.store align=4 (i32.add (local.get $m) (local.get $at)) (local.get $mm))
+            (v128.store align=4 (i32.add (local.get $v) (local.get $at)) (local.get $vv))
+            (v128.store align=4 (i32.add (local.get $w) (local.get $at))
+              (f32x4.add (v128.load align=4 (i32.add (local.get $w) (local.get $at)))
+                (f32x4.div (f32x4.mul (local.get $mm) (local.get $xk1))
+                  (f32x4.add (f32x4.mul (f32x4.sqrt (local.get $vv)) (local.get $xk2)) (local.get $xeps)))))
+            (local.set $at (i32.add (local.get $row) (i32.add (local.get $cb) (i32.const 48))))
+            (local.set $mm (f32x4.add (f32x4.mul (v128.load align=4 (i32.add (local.get $m) (local.get $at))) (local.get $xb1)) (f32x4.mul (local.get $a3) (local.get $xob1))))
+            (local.set $vv (f32x4.add (f32x4.mul (v128.load align=4 (i32.add (local.get $v) (local.get $at))) (local.get $xb2)) (f32x4.mul (f32x4.mul (local.get $a3) (local.get $a3)) (local.get $xob2))))
+            (v128.store align=4 (i32.add (local.get $m) (local.get $at)) (local.get $mm))
+            (v128.store align=4 (i32.add (local.get $v) (local.get $at)) (local.get $vv))
+            (v128.store align=4 (i32.add (local.get $w) (local.get $at))
+              (f32x4.add (v128.load align=4 (i32.add (local.get $w) (local.get $at)))
+                (f32x4.div (f32x4.mul (local.get $mm) (local.get $xk1))
+                  (f32x4.add (f32x4.mul (f32x4.sqrt (local.get $vv)) (local.get $xk2)) (local.get $xeps)))))
+            (local.set $at (i32.add (local.get $row) (i32.add (local.get $cb) (i32.const 64))))
+            (local.set $mm (f32x4.add (f32x4.mul (v128.load align=4 (i32.add (local.get $m) (local.get $at))) (local.get $xb1)) (f32x4.mul (local.get $a4) (local.get $xob1))))
+            (local.set $vv (f32x4.add (f32x4.mul (v128.load align=4 (i32.add (local.get $v) (local.get $at))) (local.get $xb2)) (f32x4.mul (f32x4.mul (local.get $a4) (local.get $a4)) (local.get $xob2))))
+            (v128.store align=4 (i32.add (local.get $m) (local.get $at)) (local.get $mm))
+            (v128.store align=4 (i32.add (local.get $v) (local.get $at)) (local.get $vv))
+            (v128.store align=4 (i32.add (local.get $w) (local.get $at))
+              (f32x4.add (v128.load align=4 (i32.add (local.get $w) (local.get $at)))
+                (f32x4.div (f32x4.mul (local.get $mm) (local.get $xk1))
+                  (f32x4.add (f32x4.mul (f32x4.sqrt (local.get $vv)) (local.get $xk2)) (local.get $xeps)))))
+            (local.set $at (i32.add (local.get $row) (i32.add (local.get $cb) (i32.const 80))))
+            (local.set $mm (f32x4.add (f32x4.mul (v128.load align=4 (i32.add (local.get $m) (local.get $at))) (local.get $xb1)) (f32x4.mul (local.get $a5) (local.get $xob1))))
+            (local.set $vv (f32x4.add (f32x4.mul (v128.load align=4 (i32.add (local.get $v) (local.get $at))) (local.get $xb2)) (f32x4.mul (f32x4.mul (local.get $a5) (local.get $a5)) (local.get $xob2))))
+            (v128.store align=4 (i32.add (local.get $m) (local.get $at)) (local.get $mm))
+            (v128.store align=4 (i32.add (local.get $v) (local.get $at)) (local.get $vv))
+            (v128.store align=4 (i32.add (local.get $w) (local.get $at))
+              (f32x4.add (v128.load align=4 (i32.add (local.get $w) (local.get $at)))
+                (f32x4.div (f32x4.mul (local.get $mm) (local.get $xk1))
+                  (f32x4.add (f32x4.mul (f32x4.sqrt (local.get $vv)) (local.get $xk2)) (local.get $xeps)))))
+            (local.set $at (i32.add (local.get $row) (i32.add (local.get $cb) (i32.const 96))))
+            (local.set $mm (f32x4.add (f32x4.mul (v128.load align=4 (i32.add (local.get $m) (local.get $at))) (local.get $xb1)) (f32x4.mul (local.get $a6) (local.get $xob1))))
+            (local.set $vv (f32x4.add (f32x4.mul (v128.load align=4 (i32.add (local.get $v) (local.get $at))) (local.get $xb2)) (f32x4.mul (f32x4.mul (local.get $a6) (local.get $a6)) (local.get $xob2))))
+            (v128.store align=4 (i32.add (local.get $m) (local.get $at)) (local.get $mm))
+            (v128.store align=4 (i32.add (local.get $v) (local.get $at)) (local.get $vv))
+            (v128.store align=4 (i32.add (local.get $w) (local.get $at))
+              (f32x4.add (v128.load align=4 (i32.add (local.get $w) (local.get $at)))
+                (f32x4.div (f32x4.mul (local.get $mm) (local.get $xk1))
+                  (f32x4.add (f32x4.mul (f32x4.sqrt (local.get $vv)) (local.get $xk2)) (local.get $xeps)))))
+            (local.set $at (i32.add (local.get $row) (i32.add (local.get $cb) (i32.const 112))))
+            (local.set $mm (f32x4.add (f32x4.mul (v128.load align=4 (i32.add (local.get $m) (local.get $at))) (local.get $xb1)) (f32x4.mul (local.get $a7) (local.get $xob1))))
+            (local.set $vv (f32x4.add (f32x4.mul (v128.load align=4 (i32.add (local.get $v) (local.get $at))) (local.get $xb2)) (f32x4.mul (f32x4.mul (local.get $a7) (local.get $a7)) (local.get $xob2))))
+            (v128.store align=4 (i32.add (local.get $m) (local.get $at)) (local.get $mm))
+            (v128.store align=4 (i32.add (local.get $v) (local.get $at)) (local.get $vv))
+            (v128.store align=4 (i32.add (local.get $w) (local.get $at))
+              (f32x4.add (v128.load align=4 (i32.add (local.get $w) (local.get $at)))
+                (f32x4.div (f32x4.mul (local.get $mm) (local.get $xk1))
+                  (f32x4.add (f32x4.mul (f32x4.sqrt (local.get $vv)) (local.get $xk2)) (local.get $xeps)))))
+            (local.set $cb (i32.add (local.get $cb) (i32.const 128)))
+            (br $wideLoop)))
+        (block $narrowDone
+          (loop $narrowLoop
+            (br_if $narrowDone (i32.ge_u (local.get $cb) (local.get $rowBytes)))
+            (local.set $a0 (v128.const i32x4 0 0 0 0))
+            (local.set $j (i32.const 0))
+            (block $jDone
+              (loop $jLoop
+                (br_if $jDone (i32.ge_u (local.get $j) (local.get $n)))
+                (local.set $s (v128.load32_splat (i32.add (local.get $cval) (i32.add (local.get $list) (i32.shl (local.get $j) (i32.const 2))))))
+                (local.set $p (i32.add (i32.add (local.get $dz) (local.get $cb))
+                  (i32.mul (i32.load (i32.add (local.get $cidx) (i32.add (local.get $list) (i32.shl (local.get $j) (i32.const 2))))) (local.get $rowBytes))))
+                (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (local.get $s) (v128.load align=4 (local.get $p)))))
+                (local.set $j (i32.add (local.get $j) (i32.const 1)))
+                (br $jLoop)))
+            (local.set $at (i32.add (local.get $row) (i32.add (local.get $cb) (i32.const 0))))
+            (local.set $mm (f32x4.add (f32x4.mul (v128.load align=4 (i32.add (local.get $m) (local.get $at))) (local.get $xb1)) (f32x4.mul (local.get $a0) (local.get $xob1))))
+            (local.set $vv (f32x4.add (f32x4.mul (v128.load align=4 (i32.add (local.get $v) (local.get $at))) (local.get $xb2)) (f32x4.mul (f32x4.mul (local.get $a0) (local.get $a0)) (local.get $xob2))))
+            (v128.store align=4 (i32.add (local.get $m) (local.get $at)) (local.get $mm))
+            (v128.store align=4 (i32.add (local.get $v) (local.get $at)) (local.get $vv))
+            (v128.store align=4 (i32.add (local.get $w) (local.get $at))
+              (f32x4.add (v128.load align=4 (i32.add (local.get $w) (local.get $at)))
+                (f32x4.div (f32x4.mul (local.get $mm) (local.get $xk1))
+                  (f32x4.add (f32x4.mul (f32x4.sqrt (local.get $vv)) (local.get $xk2)) (local.get $xeps)))))
+            (local.set $cb (i32.add (local.get $cb) (i32.const 16)))
+            (br $narrowLoop)))
+        (local.set $k (i32.add (local.get $k) (i32.const 1)))
+        (br $kLoop))))
 )
