@@ -99,7 +99,7 @@ const baseline = (mlp: number, cnn: number, threads: number): PyTorchBaseline =>
 const wasm = (mlp: number, cnn: number, p95: number): BackendBench => ({
   backend: 'wasm',
   features: {},
-  mlp: { samples: 60000, seconds: 1, samplesPerSecond: mlp, samplesPerCpuSecond: null, losses: [0.5], epochsPerSecond: [mlp], testAccuracy: 0.88, accuracyEpochs: 5, stepper: 'dense-stack' },
+  mlp: { samples: 60000, seconds: 1, samplesPerSecond: mlp, samplesPerCpuSecond: null, losses: [0.5], epochsPerSecond: [mlp], testAccuracy: 0.88, accuracyEpochs: 5, stepper: 'dense-stack, 2 threads' },
   cnn: { samples: 3000, seconds: 1, samplesPerSecond: cnn, samplesPerCpuSecond: null, losses: [1] },
   photoLatency: { count: 100, p50Ms: p95 / 2, p95Ms: p95, meanMs: p95 / 2, maxMs: p95, decodeP50Ms: 1, preprocessP50Ms: 1, predictP50Ms: 1 },
   memory: { peakRssBytes: 4e8, peakTensorBytes: 3e7, wasmHeapBytes: null },

@@ -53,7 +53,7 @@ export function formatBenchReport(report: BenchReport): string {
   lines.push(textTable(rows));
 
   for (const bench of report.backends) {
-    lines.push(`${bench.backend} MLP steps: ${bench.mlp.stepper === 'dense-stack' ? 'the fused Dense step (wasm-kernels/dense-step.ts)' : bench.mlp.stepper}`);
+    lines.push(`${bench.backend} MLP steps: ${bench.mlp.stepper.startsWith('dense-stack') ? `the fused Dense step (wasm-kernels/dense-step.ts), ${bench.mlp.stepper.slice('dense-stack, '.length)}` : bench.mlp.stepper}`);
     if ('error' in bench.cnn) lines.push(`${bench.backend} CNN: ${bench.cnn.error}`);
     if ('error' in bench.photoLatency) lines.push(`${bench.backend} photo latency: ${bench.photoLatency.error}`);
   }

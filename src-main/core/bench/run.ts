@@ -64,7 +64,7 @@ export interface BackendBench {
     epochsPerSecond: number[];
     testAccuracy: number | null;
     accuracyEpochs: number | null;
-    /** 'dense-stack' (the fused step) or 'trainOnBatch: <why not>'. */
+    /** 'dense-stack, N threads' (the fused step) or 'trainOnBatch: <why not>'. */
     stepper: string;
   };
   cnn: ThroughputMeasurement | { error: string };
@@ -202,7 +202,7 @@ async function benchBackend(
       epochsPerSecond: mlpResult.epochs.map((e) => e.samplesPerSecond),
       testAccuracy: mlpResult.testAccuracy,
       accuracyEpochs: accuracy ? epochs : null,
-      stepper: mlpResult.stepper.kind === 'dense-stack' ? 'dense-stack' : `trainOnBatch: ${mlpResult.stepper.reason}`,
+      stepper: mlpResult.stepper.kind === 'dense-stack' ? `dense-stack, ${mlpResult.stepper.threads} thread${mlpResult.stepper.threads > 1 ? 's' : ''}` : `trainOnBatch: ${mlpResult.stepper.reason}`,
     };
     progress(`${name}: tutorial-mlp ${Math.round(mlp.samplesPerSecond)} samples/s${mlp.testAccuracy != null ? `, test accuracy ${(mlp.testAccuracy * 100).toFixed(1)} %` : ''}`);
 

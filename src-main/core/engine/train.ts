@@ -52,7 +52,7 @@ export interface TrainOptions {
 }
 
 /** How the batches were trained: the fused Dense step, or tfjs's `trainOnBatch` (and why). */
-export type TrainingStepper = { kind: 'dense-stack' } | { kind: 'trainOnBatch'; reason: string };
+export type TrainingStepper = { kind: 'dense-stack'; threads: number } | { kind: 'trainOnBatch'; reason: string };
 
 export interface TrainOutcome {
   epochsCompleted: number;
@@ -115,7 +115,7 @@ export async function trainModel(
   const metrics: EpochMetrics[] = [];
   let previousRate: number | null = null;
   const dense = options.denseStack === false ? { training: null, reason: 'turned off' } : denseStackTraining(tf, model, config.batchSize);
-  const stepper: TrainingStepper = dense.training ? { kind: 'dense-stack' } : { kind: 'trainOnBatch', reason: dense.reason! };
+  const stepper: TrainingStepper = dense.training ? { kind: 'dense-stack', threads: dense.training.threads } : { kind: 'trainOnBatch', reason: dense.reason! };
   const trainBatch = async (pixels: Float32Array, labels: Float32Array, count: number): Promise<[number, number]> => {
     if (dense.training) {
       const { loss, accuracy } = dense.training.step(pixels, labels, count);
@@ -146,8 +146,17 @@ export async function trainModel(
         if (callbacks.shouldStop?.()) return { epochsCompleted: epoch - 1, stopped: true, metrics, stepper };
         const start = batch * config.batchSize;
         const end = Math.min(train.length, start + config.batchSize);
-        const pixels = augment ? gatherAugmentedPixels(data.images, data.labels, train, start, end, augment, augmentRandom) : gatherPixels(data.images, train, start, end);
-        const [loss, accuracy] = await trainBatch(pixels, gatherLabels(data.labels, train, start, end), end - start);
+          const labels = gatherLabels(data.labels, train, start, end);
+        let loss: number;
+        let accuracy: number;
+        if (dense.training && !augment) {
+          // Straight into the fused step's own memory: no batch array, no copy.
+          gatherPixels(data.images, train, start, end, dense.training.inputBuffer(end - start));
+          ({ loss, accuracy } = dense.training.stepOnInput(labels, end - start));
+        } else {
+          const pixels = augment ? gatherAugmentedPixels(data.images, data.labels, train, start, end, augment, augmentRandom) : gatherPixels(data.images, train, start, end);
+          [loss, accuracy] = await trainBatch(pixels, labels, end - start);
+        }
         if (!Number.isFinite(loss)) {
           throw new Error(`The loss became ${loss} in epoch ${epoch}, batch ${batch + 1}: training diverged. Try a lower learning rate.`);
         }
@@ -204,6 +213,7 @@ export async function trainModel(
   } finally {
     // A stop or an error mid-epoch: the model still gets what was trained so far.
     dense.training?.sync();
+    dense.training?.dispose();
   }
   return { epochsCompleted: config.epochs, stopped: false, metrics, stepper };
 }

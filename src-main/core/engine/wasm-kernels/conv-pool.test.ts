@@ -1,10 +1,12 @@
 import fc from 'fast-check';
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerWasmTrainingKernels, unregisterWasmTrainingKernels } from './index.js';
-import { SIMD_KERNELS_WASM } from './simd-kernels.js';
+import { SIMD_KERNELS_SHARED_WASM, SIMD_KERNELS_WASM } from './simd-kernels.js';
 import { expectSameOnBothBackends, gridTensor, liveCounts, setUpBackends, tf } from './kernel-test-helpers.js';
 
 beforeAll(setUpBackends);
@@ -214,7 +216,15 @@ describe('the embedded SIMD module', () => {
   it.skipIf(!wat2wasm)('is simd-kernels.wat compiled (run wat2wasm as the .wat says after editing it)', () => {
     const compiled = execFileSync('wat2wasm', [wat, '--output=-']);
     expect(Buffer.from(SIMD_KERNELS_WASM, 'base64').equals(compiled)).toBe(true);
-    expect(readFileSync(wat, 'utf8')).toContain('(export "adam")');
+    const source = readFileSync(wat, 'utf8');
+    expect(source).toContain('(export "adam")');
+    // The threads' variant: the same text importing a shared memory.
+    const shared = source.replace('(import "env" "memory" (memory 0))', '(import "env" "memory" (memory 1 65536 shared))');
+    expect(shared).not.toBe(source);
+    const sharedWat = join(mkdtempSync(join(tmpdir(), 'atelier-wat-')), 'shared.wat');
+    writeFileSync(sharedWat, shared);
+    const sharedCompiled = execFileSync('wat2wasm', ['--enable-threads', sharedWat, '--output=-']);
+    expect(Buffer.from(SIMD_KERNELS_SHARED_WASM, 'base64').equals(sharedCompiled)).toBe(true);
   });
 });
 

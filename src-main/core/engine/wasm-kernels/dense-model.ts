@@ -1,5 +1,5 @@
 import type * as tfNamespace from '@tensorflow/tfjs';
-import { DenseStackTrainer, type DenseLayerSpec, type StepResult } from './dense-step.js';
+import { DenseStackTrainer, type DenseLayerSpec, type StepResult, type TrainerOptions } from './dense-step.js';
 
 /**
  * Trains a tfjs LayersModel that is a Dense stack (the tutorial MLP and its hidden-units
@@ -17,9 +17,16 @@ type Tf = typeof tfNamespace;
 export interface DenseStackTraining {
   /** One batch: pixels as [0, 1] floats (count × inputs), labels as class indices. */
   step(pixels: Float32Array, labels: ArrayLike<number>, count: number): StepResult;
+  /** The trainer's own input buffer for a batch of `count`, to gather pixels into; then `stepOnInput`. */
+  inputBuffer(count: number): Float32Array;
+  stepOnInput(labels: ArrayLike<number>, count: number): StepResult;
   /** Write the trained weights and Adam's state back into the model. */
   sync(): void;
+  /** End the trainer's helper threads (after the last `sync`). */
+  dispose(): void;
   readonly layers: readonly DenseLayerSpec[];
+  /** Threads sharing each step. */
+  readonly threads: number;
 }
 
 export type DenseStackLookup = { training: DenseStackTraining; reason?: undefined } | { training: null; reason: string };
@@ -86,7 +93,7 @@ function isAdam(tf: Tf, optimizer: unknown): optimizer is AdamState {
  * stack compiled with Adam and sparse categorical cross-entropy (accuracy as its only metric);
  * otherwise null and why.
  */
-export function denseStackTraining(tf: Tf, model: tfNamespace.LayersModel, maxBatch: number): DenseStackLookup {
+export function denseStackTraining(tf: Tf, model: tfNamespace.LayersModel, maxBatch: number, options: TrainerOptions = {}): DenseStackLookup {
   if (tf.getBackend() !== 'wasm') return { training: null, reason: `the backend is ${tf.getBackend()}` };
   const described = describeDenseStack(model);
   if ('reason' in described) return { training: null, reason: described.reason };
@@ -103,7 +110,7 @@ export function denseStackTraining(tf: Tf, model: tfNamespace.LayersModel, maxBa
     beta1: optimizer.beta1,
     beta2: optimizer.beta2,
     epsilon: optimizer.epsilon,
-  });
+  }, options);
   if (!trainer) return { training: null, reason: 'WebAssembly SIMD is not available' };
 
   const dense = model.layers.filter((l) => l.getClassName() === 'Dense');
@@ -111,7 +118,10 @@ export function denseStackTraining(tf: Tf, model: tfNamespace.LayersModel, maxBa
   const variables = dense.flatMap((l) => l.trainableWeights.map((w) => w.read() as tfNamespace.Variable));
   const names = dense.flatMap((l) => l.trainableWeights.map((w) => w.originalName));
   const order = model.trainableWeights.map((w) => w.originalName);
-  if (order.join('\n') !== names.join('\n')) return { training: null, reason: 'its weights are not in layer order' };
+  if (order.join('\n') !== names.join('\n')) {
+    trainer.dispose();
+    return { training: null, reason: 'its weights are not in layer order' };
+  }
 
   dense.forEach((layer, i) => {
     const [kernel, bias] = layer.getWeights();
@@ -160,5 +170,16 @@ export function denseStackTraining(tf: Tf, model: tfNamespace.LayersModel, maxBa
     optimizer.iterations_ = progress.iterations;
   };
 
-  return { training: { step: (pixels, labels, count) => trainer.step(pixels, labels, count), sync, layers }, reason: undefined };
+  return {
+    training: {
+      step: (pixels, labels, count) => trainer.step(pixels, labels, count),
+      inputBuffer: (count) => trainer.inputBuffer(count),
+      stepOnInput: (labels, count) => trainer.stepOnInput(labels, count),
+      sync,
+      dispose: () => trainer.dispose(),
+      layers,
+      threads: trainer.threads,
+    },
+    reason: undefined,
+  };
 }

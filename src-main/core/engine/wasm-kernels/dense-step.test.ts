@@ -2,6 +2,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { denseStackTraining, describeDenseStack } from './dense-model.js';
 import { DenseStackTrainer, validateDenseStack, type DenseLayerSpec } from './dense-step.js';
 import { fashionMnistAvailable, readFashionMnistSample } from './fashion-mnist-sample.js';
+import { CONTROL_BYTES, KernelThreads, share } from './kernel-threads.js';
+import { instantiateSimdKernels } from './simd-kernels.js';
 import { expectClose, liveCounts, seededRandom, setUpBackends, tf } from './kernel-test-helpers.js';
 
 beforeAll(setUpBackends);
@@ -48,7 +50,7 @@ function snapshot(model: tf.LayersModel, losses: number[], accuracies: number[])
 }
 
 /** `steps` batches through trainOnBatch on the cpu backend, or through the Dense-stack trainer on wasm. */
-async function train(backend: 'cpu' | 'wasm', build: () => tf.Sequential, batches: { pixels: Float32Array; labels: Float32Array }[]): Promise<Snapshot> {
+async function train(backend: 'cpu' | 'wasm', build: () => tf.Sequential, batches: { pixels: Float32Array; labels: Float32Array }[], threads = 1): Promise<Snapshot> {
   await tf.setBackend(backend);
   const model = build();
   const inputShape = (model.inputs[0]!.shape as number[]).slice(1);
@@ -65,14 +67,19 @@ async function train(backend: 'cpu' | 'wasm', build: () => tf.Sequential, batche
         accuracies.push(accuracy!);
       }
     } else {
-      const lookup = denseStackTraining(tf, model, Math.max(...batches.map((b) => b.labels.length)));
+      const lookup = denseStackTraining(tf, model, Math.max(...batches.map((b) => b.labels.length)), { threads });
       if (!lookup.training) throw new Error(`not a Dense stack: ${lookup.reason}`);
-      for (const { pixels, labels } of batches) {
-        const result = lookup.training.step(pixels, labels, labels.length);
-        losses.push(result.loss);
-        accuracies.push(result.accuracy);
+      expect(lookup.training.threads).toBe(threads);
+      try {
+        for (const { pixels, labels } of batches) {
+          const result = lookup.training.step(pixels, labels, labels.length);
+          losses.push(result.loss);
+          accuracies.push(result.accuracy);
+        }
+        lookup.training.sync();
+      } finally {
+        lookup.training.dispose();
       }
-      lookup.training.sync();
     }
     return snapshot(model, losses, accuracies);
   } finally {
@@ -82,6 +89,7 @@ async function train(backend: 'cpu' | 'wasm', build: () => tf.Sequential, batche
   }
 }
 
+/** Same as trainOnBatch on cpu to float32 rounding with one thread, and bit for bit the same with 2 and 3. */
 async function expectSameTraining(what: string, build: () => tf.Sequential, batches: { pixels: Float32Array; labels: Float32Array }[]): Promise<void> {
   const cpu = await train('cpu', build, batches);
   const wasm = await train('wasm', build, batches);
@@ -90,6 +98,7 @@ async function expectSameTraining(what: string, build: () => tf.Sequential, batc
   expectClose(wasm.moments, cpu.moments, 1e-5, `${what}: Adam moments`);
   expect(wasm.accBeta).toEqual(cpu.accBeta);
   expect(wasm.iterations).toBe(cpu.iterations);
+  for (const threads of [2, 3]) expect(await train('wasm', build, batches, threads), `${what}, ${threads} threads`).toEqual(wasm);
 }
 
 describe('DenseStackTrainer against trainOnBatch on the cpu backend', () => {
@@ -131,10 +140,11 @@ describe('DenseStackTrainer against trainOnBatch on the cpu backend', () => {
       await model.trainOnBatch(xs, ys);
       tf.dispose([xs, ys]);
     }
-    const lookup = denseStackTraining(tf, model, 6);
+    const lookup = denseStackTraining(tf, model, 6, { threads: 1 });
     expect(lookup.reason).toBeUndefined();
     for (const { pixels, labels } of batches.slice(2)) lookup.training!.step(pixels, labels, labels.length);
     lookup.training!.sync();
+    lookup.training!.dispose();
     const mixed = snapshot(model, [], []);
     model.optimizer.dispose();
     model.dispose();
@@ -147,13 +157,14 @@ describe('DenseStackTrainer against trainOnBatch on the cpu backend', () => {
     await tf.setBackend('wasm');
     const before = liveCounts();
     const model = denseModel([28, 28], [{ units: 128, activation: 'relu' }], 10, 1, 0.001);
-    const lookup = denseStackTraining(tf, model, 32);
+    const lookup = denseStackTraining(tf, model, 32, { threads: 2 });
     const { pixels, labels } = batchOf(32, 784, 10, 9);
     for (let i = 0; i < 3; i++) lookup.training!.step(pixels, labels, 32);
     lookup.training!.sync();
     lookup.training!.sync();
     const predicted = tf.tidy(() => (model.predict(tf.tensor(pixels, [32, 28, 28])) as tf.Tensor).dataSync());
     const { loss } = lookup.training!.step(pixels, labels, 32);
+    lookup.training!.dispose();
     let expected = 0;
     for (let r = 0; r < 32; r++) expected -= Math.log(predicted[r * 10 + labels[r]!]!);
     expect(loss).toBeCloseTo(expected / 32, 5);
@@ -171,7 +182,9 @@ describe('which models the Dense-stack trainer takes', () => {
       m.dispose();
     };
     const ok = denseModel([28, 28], [{ units: 128, activation: 'relu' }], 10, 1);
-    expect(denseStackTraining(tf, ok, 32).reason).toBeUndefined();
+    const lookup = denseStackTraining(tf, ok, 32);
+    expect(lookup.reason).toBeUndefined();
+    lookup.training!.dispose();
     expect(describeDenseStack(ok)).toEqual({ layers: [{ inputs: 784, units: 128, activation: 'relu' }, { inputs: 128, units: 10, activation: 'softmax' }] });
     dispose(ok);
 
@@ -209,7 +222,7 @@ describe('which models the Dense-stack trainer takes', () => {
     expect(() => validateDenseStack([{ inputs: 4, units: 3, activation: 'relu' }])).toThrow(/last layer must be softmax/);
     expect(() => validateDenseStack([{ inputs: 4, units: 3, activation: 'relu' }, { inputs: 2, units: 2, activation: 'softmax' }])).toThrow(/takes 2 inputs/);
     const layers: DenseLayerSpec[] = [{ inputs: 4, units: 2, activation: 'softmax' }];
-    const trainer = DenseStackTrainer.create(layers, 2, { learningRate: 0.1, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 })!;
+    const trainer = DenseStackTrainer.create(layers, 2, { learningRate: 0.1, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 }, { threads: 1 })!;
     expect(() => trainer.step(new Float32Array(12), [0, 1, 0], 3)).toThrow(/batch of 3, at most 2/);
     expect(() => trainer.step(new Float32Array(7), [0, 1], 2)).toThrow(/7 input values/);
     expect(() => trainer.step(new Float32Array(8), [0, 2], 2)).toThrow(/label 2 is not a class index/);
@@ -226,10 +239,44 @@ describe.skipIf(!fashionMnistAvailable())('the tutorial MLP on Fashion-MNIST', (
     }));
     const build = () => denseModel([28, 28], [{ units: 128, activation: 'relu' }], 10, 42, 0.001);
     const cpu = await train('cpu', build, batches);
-    const wasm = await train('wasm', build, batches);
+    const wasm = await train('wasm', build, batches, 2);
     // Rounding differences grow a little over 60 steps; the curve and the weights stay together.
     expectClose([wasm.losses], [cpu.losses], 1e-4, 'loss per batch');
     expectClose(wasm.weights, cpu.weights, 1e-4, 'weights after 60 batches');
     expect(wasm.losses.at(-1)!).toBeLessThan(wasm.losses[0]! * 0.6);
   });
 });
+
+describe('KernelThreads', () => {
+  it('splits ranges into contiguous parts that cover them exactly', () => {
+    for (const [n, parts] of [[32, 2], [32, 3], [784, 3], [1, 2], [5, 4]] as const) {
+      const ranges = Array.from({ length: parts }, (_, i) => share(n, parts, i));
+      expect(ranges[0]![0]).toBe(0);
+      expect(ranges.at(-1)![1]).toBe(n);
+      ranges.slice(1).forEach(([start], i) => expect(start).toBe(ranges[i]![1]));
+    }
+  });
+
+  it('runs calls on a helper, reports a helper that fails with its error, and ends its helpers', () => {
+    const own = instantiateSimdKernels(16 + CONTROL_BYTES + 4096, true)!;
+    expect(own).not.toBeNull();
+    const pool = new KernelThreads(own.module, own.memory, 16, 1);
+    const f32 = new Float32Array(own.memory.buffer);
+    const i32 = new Int32Array(own.memory.buffer);
+    // Row 0 of a 1×3 matrix at byte 1024: [0, 2.5, 0] → one entry, column 1.
+    const x = 1024;
+    f32.set([0, 2.5, 0], x >> 2);
+    pool.post(0, [['sparseRows', [x, 1, 3, 3, 2048, 2560, 3072]]]);
+    pool.join();
+    expect(i32[3072 >> 2]).toBe(1);
+    expect(i32[2048 >> 2]).toBe(1);
+    expect(f32[2560 >> 2]).toBe(2.5);
+    // A pointer past the memory's end traps inside the helper; join says so.
+    pool.post(0, [['sparseRows', [x, 1, 3, 3, 1 << 30, 2560, 3072]]]);
+    expect(() => pool.join()).toThrow(/training helper thread failed/);
+    pool.dispose();
+    pool.dispose();
+    expect(() => pool.post(0, [])).toThrow(/after dispose/);
+  });
+});
+

@@ -1,4 +1,6 @@
-import { instantiateSimdKernels, type SimdKernels } from './simd-kernels.js';
+import { availableParallelism } from 'node:os';
+import { CONTROL_BYTES, KernelThreads, share, type KernelCall } from './kernel-threads.js';
+import { instantiateSimdKernels, type OwnSimdKernels, type SimdKernels } from './simd-kernels.js';
 
 /**
  * One training step of a stack of Dense layers (ReLU or linear, softmax last, sparse categorical
@@ -10,6 +12,10 @@ import { instantiateSimdKernels, type SimdKernels } from './simd-kernels.js';
  * WebAssembly memory made once; a step is 5 calls per layer plus Adam, with no allocation.
  * The products use the inputs as sparse lists: about half of a Fashion-MNIST image and of a
  * ReLU output is zero, and a zero adds nothing to x·W or to xᵀ·dz.
+ *
+ * With `threads` > 1 the big layers' work is shared by rows (forward, input gradient) and by
+ * weight rows (weight gradient + Adam) with helper threads on a shared memory (kernel-threads.ts);
+ * each element is still computed by one thread in the same order, so the result is the same.
  *
  * The arithmetic is tfjs's (same loss with its two clips, same gradient, Adam in tfjs's order of
  * float32 operations); only the order of the additions inside a product differs, so results
@@ -45,6 +51,19 @@ export interface StepResult {
   /** Share of the batch whose highest probability is its label. */
   accuracy: number;
 }
+
+export interface TrainerOptions {
+  /** Threads that share a step, the caller's included (default: the cores, at most 4). */
+  threads?: number;
+}
+
+/** Default thread count: every core up to 4 (a Dense step of batch 32 does not gain beyond). */
+export function defaultTrainingThreads(): number {
+  return Math.max(1, Math.min(4, availableParallelism()));
+}
+
+/** Layers with fewer weights than this run on the calling thread alone: a round costs more than they do. */
+const PARALLEL_MIN_WEIGHTS = 8192;
 
 /** Keras' fuzz factor, used by the loss's clips. */
 const EPSILON = 1e-7;
@@ -89,7 +108,7 @@ export class DenseStackTrainer {
   readonly layers: readonly DenseLayerSpec[];
   readonly maxBatch: number;
   private readonly kernels: SimdKernels;
-  private readonly memory: { buffer: ArrayBuffer };
+  private readonly memory: { buffer: ArrayBuffer | SharedArrayBuffer };
   private readonly f32: Float32Array;
   private readonly i32: Int32Array;
   private readonly buffers: LayerBuffers[];
@@ -102,13 +121,29 @@ export class DenseStackTrainer {
   private readonly adam: AdamSettings;
   private progress: AdamProgress;
 
-  /** A trainer with zero weights and fresh Adam state; null where WebAssembly SIMD cannot run. */
-  static create(layers: readonly DenseLayerSpec[], maxBatch: number, adam: AdamSettings): DenseStackTrainer | null {
+  /**
+   * A trainer with zero weights and fresh Adam state; null where WebAssembly SIMD cannot run.
+   * Where shared memory or threads are unavailable it falls back to one thread.
+   */
+  static create(layers: readonly DenseLayerSpec[], maxBatch: number, adam: AdamSettings, options: TrainerOptions = {}): DenseStackTrainer | null {
     validateDenseStack(layers);
     if (!Number.isInteger(maxBatch) || maxBatch < 1) throw new Error(`dense stack: batch size ${maxBatch}`);
-    const layout = planLayout(layers, maxBatch);
+    const threads = Math.max(1, Math.floor(options.threads ?? defaultTrainingThreads()));
+    if (threads > 1) {
+      const layout = planLayout(layers, maxBatch, threads - 1);
+      const instance = instantiateSimdKernels(layout.bytes, true);
+      if (instance) {
+        try {
+          const pool = new KernelThreads(instance.module, instance.memory, layout.control, threads - 1);
+          return new DenseStackTrainer(layers, maxBatch, adam, layout, instance, pool);
+        } catch {
+          // no worker threads here: one thread it is
+        }
+      }
+    }
+    const layout = planLayout(layers, maxBatch, 0);
     const instance = instantiateSimdKernels(layout.bytes);
-    return instance ? new DenseStackTrainer(layers, maxBatch, adam, layout, instance) : null;
+    return instance ? new DenseStackTrainer(layers, maxBatch, adam, layout, instance, null) : null;
   }
 
   private constructor(
@@ -116,7 +151,8 @@ export class DenseStackTrainer {
     maxBatch: number,
     adam: AdamSettings,
     layout: Layout,
-    instance: { kernels: SimdKernels; memory: { buffer: ArrayBuffer } },
+    instance: OwnSimdKernels,
+    private readonly pool: KernelThreads | null,
   ) {
     this.layers = layers.map((l) => ({ ...l }));
     this.maxBatch = maxBatch;
@@ -132,6 +168,16 @@ export class DenseStackTrainer {
     this.moments1 = layout.moments1;
     this.moments2 = layout.moments2;
     this.progress = { accBeta1: Math.fround(adam.beta1), accBeta2: Math.fround(adam.beta2), iterations: 0 };
+  }
+
+  /** Threads that share each step, the caller's included. */
+  get threads(): number {
+    return 1 + (this.pool?.count ?? 0);
+  }
+
+  /** Ends the helper threads; the trainer must not step afterwards (weights stay readable). */
+  dispose(): void {
+    this.pool?.dispose();
   }
 
   /** Bytes of WebAssembly memory the trainer holds. */
@@ -170,47 +216,66 @@ export class DenseStackTrainer {
    * indices. Returns the batch's mean loss and accuracy before the update, as trainOnBatch does.
    */
   step(pixels: Float32Array, labels: ArrayLike<number>, count: number): StepResult {
+    const first = this.layers[0]!;
+    if (pixels.length !== count * first.inputs) throw new Error(`dense stack: ${pixels.length} input values for ${count} × ${first.inputs}`);
+    this.inputBuffer(count).set(pixels);
+    return this.stepOnInput(labels, count);
+  }
+
+  /** Where the next batch's inputs go (count × inputs floats of the trainer's memory), to fill without a copy. */
+  inputBuffer(count: number): Float32Array {
+    if (!Number.isInteger(count) || count < 1 || count > this.maxBatch) throw new Error(`dense stack: batch of ${count}, at most ${this.maxBatch}`);
+    return this.f32.subarray(this.input >> 2, (this.input >> 2) + count * this.layers[0]!.inputs);
+  }
+
+  /** `step` on inputs already written to `inputBuffer(count)`. */
+  stepOnInput(labels: ArrayLike<number>, count: number): StepResult {
     const k = this.kernels;
     const first = this.layers[0]!;
     if (!Number.isInteger(count) || count < 1 || count > this.maxBatch) throw new Error(`dense stack: batch of ${count}, at most ${this.maxBatch}`);
-    if (pixels.length !== count * first.inputs) throw new Error(`dense stack: ${pixels.length} input values for ${count} × ${first.inputs}`);
     if (labels.length < count) throw new Error(`dense stack: ${labels.length} labels for ${count} examples`);
-    this.f32.set(pixels, this.input >> 2);
 
-    // Forward: each layer's input as sparse rows, then the product.
+    // Forward: each layer's input as sparse rows, then the product; by rows across threads.
     this.buffers.forEach((b, i) => {
       const inputAt = i === 0 ? this.input : this.buffers[i - 1]!.act;
       const inputStride = i === 0 ? first.inputs : this.buffers[i - 1]!.stride;
-      k.sparseRows(inputAt, count, b.spec.inputs, inputStride, b.idx, b.val, b.count);
-      k.denseForward(b.idx, b.val, b.count, count, b.spec.inputs, this.params + b.kernel, this.params + b.bias, b.act, b.stride, b.relu);
+      this.inParallel(b, count, (r0, r1): KernelCall[] => [
+        ['sparseRows', [inputAt + 4 * r0 * inputStride, r1 - r0, b.spec.inputs, inputStride, b.idx + 4 * r0 * b.spec.inputs, b.val + 4 * r0 * b.spec.inputs, b.count + 4 * r0]],
+        ['denseForward', [b.idx + 4 * r0 * b.spec.inputs, b.val + 4 * r0 * b.spec.inputs, b.count + 4 * r0, r1 - r0, b.spec.inputs, this.params + b.kernel, this.params + b.bias, b.act + 4 * r0 * b.stride, b.stride, b.relu]],
+      ]);
     });
 
     const last = this.buffers.at(-1)!;
     const { loss, correct } = this.softmaxCrossEntropy(last, labels, count);
 
-    // Backward, last layer first. A layer's input gradient uses its weights before they change;
-    // its weight gradient goes straight into Adam (denseWeightGradientAdam), its bias gradient
-    // through the exact Adam kernel.
+    // Backward, last layer first. A layer's input gradient uses its weights before they change
+    // (so it is a round of its own); its weight gradient goes straight into Adam
+    // (denseWeightGradientAdam, by weight rows across threads), its bias gradient through the
+    // exact Adam kernel.
     const a = this.adam;
     const p = this.progress;
     const correction1 = Math.fround(1 - p.accBeta1);
     const correction2 = Math.fround(1 - p.accBeta2);
     const oneMinusBeta1 = Math.fround(1 - a.beta1);
     const oneMinusBeta2 = Math.fround(1 - a.beta2);
-    const k1 = Math.fround(-a.learningRate / correction1);
-    const k2 = Math.fround(1 / Math.sqrt(correction2));
+    const lrc = Math.fround(-a.learningRate / correction1);
+    const rc2 = Math.fround(1 / Math.sqrt(correction2));
     for (let i = this.buffers.length - 1; i >= 0; i--) {
       const b = this.buffers[i]!;
       if (i > 0) {
         const below = this.buffers[i - 1]!;
-        k.denseInputGradient(b.dz, count, b.stride, this.params + b.kernel, b.spec.inputs, below.act, below.stride, below.relu, below.dz);
+        this.inParallel(b, count, (r0, r1): KernelCall[] => [
+          ['denseInputGradient', [b.dz + 4 * r0 * b.stride, r1 - r0, b.stride, this.params + b.kernel, b.spec.inputs, below.act + 4 * r0 * below.stride, below.stride, below.relu, below.dz + 4 * r0 * below.stride]],
+        ]);
       }
-      k.rowsToColumns(b.idx, b.val, b.count, count, b.spec.inputs, b.cidx, b.cval, b.ccount);
-      k.denseWeightGradientAdam(
-        b.cidx, b.cval, b.ccount, count, b.spec.inputs, b.dz, b.stride,
-        this.params + b.kernel, this.moments1 + b.kernel, this.moments2 + b.kernel,
-        a.beta1, a.beta2, oneMinusBeta1, oneMinusBeta2, k1, k2, a.epsilon,
-      );
+      this.inParallel(b, b.spec.inputs, (k0, k1): KernelCall[] => [
+        ['rowsToColumns', [b.idx, b.val, b.count, count, b.spec.inputs, k0, k1, b.cidx, b.cval, b.ccount]],
+        ['denseWeightGradientAdam', [
+          b.cidx, b.cval, b.ccount, count, k0, k1, b.dz, b.stride,
+          this.params + b.kernel, this.moments1 + b.kernel, this.moments2 + b.kernel,
+          a.beta1, a.beta2, oneMinusBeta1, oneMinusBeta2, lrc, rc2, a.epsilon,
+        ]],
+      ]);
       k.biasGradient(b.dz, count, b.stride, this.grads + b.bias);
       const bias = (block: number) => block + b.bias;
       k.adam(
@@ -221,6 +286,18 @@ export class DenseStackTrainer {
     // (The padding's gradient and moments stay 0, so the padding stays 0.)
     this.progress = { accBeta1: Math.fround(p.accBeta1 * Math.fround(a.beta1)), accBeta2: Math.fround(p.accBeta2 * Math.fround(a.beta2)), iterations: p.iterations + 1 };
     return { loss: loss / count, accuracy: correct / count };
+  }
+
+  /**
+   * Runs `calls(start, end)` over [0, n): split among the threads for a big layer, on this
+   * thread alone for a small one. Helpers get the later parts, this thread the first.
+   */
+  private inParallel(layer: LayerBuffers, n: number, calls: (start: number, end: number) => KernelCall[]): void {
+    const pool = this.pool;
+    const parts = pool && layer.spec.inputs * layer.stride >= PARALLEL_MIN_WEIGHTS ? Math.min(1 + pool.count, n) : 1;
+    for (let h = 1; h < parts; h++) pool!.post(h - 1, calls(...share(n, parts, h)));
+    for (const [name, args] of calls(...share(n, parts, 0))) (this.kernels[name] as (...a: number[]) => void)(...args);
+    if (parts > 1) pool!.join();
   }
 
   /**
@@ -310,6 +387,8 @@ export class DenseStackTrainer {
 
 interface Layout {
   bytes: number;
+  /** The helper threads' control blocks (kernel-threads.ts). */
+  control: number;
   input: number;
   params: number;
   grads: number;
@@ -320,7 +399,7 @@ interface Layout {
 }
 
 /** Where everything lives in the trainer's memory (byte offsets, 16-byte aligned). */
-function planLayout(layers: readonly DenseLayerSpec[], maxBatch: number): Layout {
+function planLayout(layers: readonly DenseLayerSpec[], maxBatch: number, helpers: number): Layout {
   let paramFloats = 0;
   const weights = layers.map((spec) => {
     const stride = ceil4(spec.units);
@@ -336,6 +415,7 @@ function planLayout(layers: readonly DenseLayerSpec[], maxBatch: number): Layout
     top += ceil4(floats) * 4;
     return at;
   };
+  const control = take((helpers * CONTROL_BYTES) / 4);
   const input = take(maxBatch * layers[0]!.inputs);
   const params = take(paramFloats);
   const grads = take(paramFloats);
@@ -356,5 +436,5 @@ function planLayout(layers: readonly DenseLayerSpec[], maxBatch: number): Layout
     cval: take(maxBatch * spec.inputs),
     ccount: take(spec.inputs),
   }));
-  return { bytes: top, input, params, grads, moments1, moments2, paramFloats, layers: buffers };
+  return { bytes: top, control, input, params, grads, moments1, moments2, paramFloats, layers: buffers };
 }

@@ -1,10 +1,14 @@
-;; Training kernels in WebAssembly SIMD, run directly on tfjs-backend-wasm's
-;; heap (the memory is imported from it; every pointer is a byte offset into that heap).
-;; JavaScript does them at ~5–7 ns per element; here they take well under 1 ns.
+;; Training kernels in WebAssembly SIMD. The tfjs kernels (adam, maxPoolGrad2x2, sumRows) run
+;; directly on tfjs-backend-wasm's heap (the memory is imported from it; every pointer is a byte
+;; offset into that heap); the fused Dense step (dense-step.ts) runs the rest on a memory of its
+;; own, shared with its helper threads.
+;; JavaScript does these at ~5–7 ns per element; here they take well under 1 ns.
 ;;
 ;; Rebuild the embedded bytes after editing (needs Debian's `wabt`):
-;;   wat2wasm simd-kernels.wat -o /dev/stdout | base64 -w0
-;; and paste the output into SIMD_KERNELS_WASM in simd-kernels.ts.
+;;   wat2wasm simd-kernels.wat -o /dev/stdout | base64 -w0          → SIMD_KERNELS_WASM
+;; and, for the threads, the same text with the import below changed to
+;; (memory 1 65536 shared), compiled with `wat2wasm --enable-threads`  → SIMD_KERNELS_SHARED_WASM
+;; (both in simd-kernels.ts; conv-pool.test.ts checks them where wat2wasm is installed).
 (module
   (import "env" "memory" (memory 0))
 
@@ -227,13 +231,17 @@
         (local.set $r (i32.add (local.get $r) (i32.const 1)))
         (br $rLoop))))
 
-  ;; The same entries by column (the transpose of sparseRows' lists): column k's row indices at
-  ;; cidx + 4·k·rows, values at cval + 4·k·rows, in increasing row order, how many at ccount + 4·k.
+  ;; The same entries by column (the transpose of sparseRows' lists) for the columns k0 ≤ k < k1:
+  ;; column k's row indices at cidx + 4·k·rows, values at cval + 4·k·rows, in increasing row
+  ;; order, how many at ccount + 4·k. Threads given disjoint column ranges write disjoint bytes.
   (func (export "rowsToColumns")
     (param $idx i32) (param $val i32) (param $count i32) (param $rows i32) (param $cols i32)
-    (param $cidx i32) (param $cval i32) (param $ccount i32)
+    (param $k0 i32) (param $k1 i32) (param $cidx i32) (param $cval i32) (param $ccount i32)
     (local $r i32) (local $j i32) (local $n i32) (local $k i32) (local $list i32) (local $slot i32) (local $at i32)
-    (memory.fill (local.get $ccount) (i32.const 0) (i32.shl (local.get $cols) (i32.const 2)))
+    (memory.fill
+      (i32.add (local.get $ccount) (i32.shl (local.get $k0) (i32.const 2)))
+      (i32.const 0)
+      (i32.shl (i32.sub (local.get $k1) (local.get $k0)) (i32.const 2)))
     (block $rDone
       (loop $rLoop
         (br_if $rDone (i32.ge_u (local.get $r) (local.get $rows)))
@@ -245,11 +253,14 @@
             (br_if $jDone (i32.ge_u (local.get $j) (local.get $n)))
             (local.set $at (i32.add (local.get $list) (i32.shl (local.get $j) (i32.const 2))))
             (local.set $k (i32.load (i32.add (local.get $idx) (local.get $at))))
-            (local.set $slot (i32.load (i32.add (local.get $ccount) (i32.shl (local.get $k) (i32.const 2)))))
-            (i32.store (i32.add (local.get $ccount) (i32.shl (local.get $k) (i32.const 2))) (i32.add (local.get $slot) (i32.const 1)))
-            (local.set $slot (i32.shl (i32.add (i32.mul (local.get $k) (local.get $rows)) (local.get $slot)) (i32.const 2)))
-            (i32.store (i32.add (local.get $cidx) (local.get $slot)) (local.get $r))
-            (f32.store (i32.add (local.get $cval) (local.get $slot)) (f32.load (i32.add (local.get $val) (local.get $at))))
+            ;; k0 ≤ k < k1, as one unsigned comparison
+            (if (i32.lt_u (i32.sub (local.get $k) (local.get $k0)) (i32.sub (local.get $k1) (local.get $k0)))
+              (then
+                (local.set $slot (i32.load (i32.add (local.get $ccount) (i32.shl (local.get $k) (i32.const 2)))))
+                (i32.store (i32.add (local.get $ccount) (i32.shl (local.get $k) (i32.const 2))) (i32.add (local.get $slot) (i32.const 1)))
+                (local.set $slot (i32.shl (i32.add (i32.mul (local.get $k) (local.get $rows)) (local.get $slot)) (i32.const 2)))
+                (i32.store (i32.add (local.get $cidx) (local.get $slot)) (local.get $r))
+                (f32.store (i32.add (local.get $cval) (local.get $slot)) (f32.load (i32.add (local.get $val) (local.get $at))))))
             (local.set $j (i32.add (local.get $j) (i32.const 1)))
             (br $jLoop)))
         (local.set $r (i32.add (local.get $r) (i32.const 1)))
@@ -400,13 +411,14 @@
 
   ;; denseWeightGradient and an Adam step in one pass: each block of 32 gradients is applied
   ;; to w, m and v while it is still in registers, so the gradient is never stored. Adam here is
-  ;; m' = m·β₁ + g·(1−β₁), v' = v·β₂ + (g·g)·(1−β₂), w' = w + (m'·k₁)/(√v'·k₂ + ε) with
-  ;; k₁ = −lr/c₁ and k₂ = 1/√c₂: tfjs's formula with one division instead of three (it rounds
-  ;; differently in the last bit). w, m and v are the kernel's rows (`stride` floats each).
+  ;; m' = m·β₁ + g·(1−β₁), v' = v·β₂ + (g·g)·(1−β₂), w' = w + (m'·lrc)/(√v'·rc2 + ε) with
+  ;; lrc = −lr/c₁ and rc2 = 1/√c₂: tfjs's formula with one division instead of three (it rounds
+  ;; differently in the last bit). w, m and v are the kernel's rows (`stride` floats each); only
+  ;; rows k0 ≤ k < k1 are done, so threads can share a kernel by rows.
   (func (export "denseWeightGradientAdam")
-    (param $cidx i32) (param $cval i32) (param $ccount i32) (param $rows i32) (param $cols i32)
+    (param $cidx i32) (param $cval i32) (param $ccount i32) (param $rows i32) (param $k0 i32) (param $k1 i32)
     (param $dz i32) (param $stride i32) (param $w i32) (param $m i32) (param $v i32)
-    (param $b1 f32) (param $b2 f32) (param $ob1 f32) (param $ob2 f32) (param $k1 f32) (param $k2 f32) (param $eps f32)
+    (param $b1 f32) (param $b2 f32) (param $ob1 f32) (param $ob2 f32) (param $lrc f32) (param $rc2 f32) (param $eps f32)
     (local $k i32) (local $j i32) (local $n i32) (local $cb i32) (local $rowBytes i32) (local $wide i32)
     (local $list i32) (local $row i32) (local $p i32) (local $at i32) (local $s v128)
     (local $xb1 v128) (local $xb2 v128) (local $xob1 v128) (local $xob2 v128) (local $xk1 v128) (local $xk2 v128) (local $xeps v128)
@@ -416,14 +428,15 @@
     (local.set $xb2 (f32x4.splat (local.get $b2)))
     (local.set $xob1 (f32x4.splat (local.get $ob1)))
     (local.set $xob2 (f32x4.splat (local.get $ob2)))
-    (local.set $xk1 (f32x4.splat (local.get $k1)))
-    (local.set $xk2 (f32x4.splat (local.get $k2)))
+    (local.set $xk1 (f32x4.splat (local.get $lrc)))
+    (local.set $xk2 (f32x4.splat (local.get $rc2)))
     (local.set $xeps (f32x4.splat (local.get $eps)))
     (local.set $rowBytes (i32.shl (local.get $stride) (i32.const 2)))
     (local.set $wide (i32.sub (local.get $rowBytes) (i32.const 128)))
+    (local.set $k (local.get $k0))
     (block $kDone
       (loop $kLoop
-        (br_if $kDone (i32.ge_u (local.get $k) (local.get $cols)))
+        (br_if $kDone (i32.ge_u (local.get $k) (local.get $k1)))
         (local.set $list (i32.shl (i32.mul (local.get $k) (local.get $rows)) (i32.const 2)))
         (local.set $n (i32.load (i32.add (local.get $ccount) (i32.shl (local.get $k) (i32.const 2)))))
         (local.set $row (i32.mul (local.get $k) (local.get $rowBytes)))
