@@ -150,9 +150,13 @@ export async function trainModel(
         let loss: number;
         let accuracy: number;
         if (dense.training && !augment) {
-          // Straight into the fused step's own memory: no batch array, no copy.
-          gatherPixels(data.images, train, start, end, dense.training.inputBuffer(end - start));
-          ({ loss, accuracy } = dense.training.stepOnInput(labels, end - start));
+          // The images' bytes straight into the fused step's own memory; it scales them itself.
+          const into = dense.training.inputByteBuffer(end - start);
+          for (let i = 0; i < end - start; i++) {
+            const source = train[start + i]! * PIXELS_PER_IMAGE;
+            into.set(data.images.subarray(source, source + PIXELS_PER_IMAGE), i * PIXELS_PER_IMAGE);
+          }
+          ({ loss, accuracy } = dense.training.stepOnBytes(labels, end - start));
         } else {
           const pixels = augment ? gatherAugmentedPixels(data.images, data.labels, train, start, end, augment, augmentRandom) : gatherPixels(data.images, train, start, end);
           [loss, accuracy] = await trainBatch(pixels, labels, end - start);

@@ -20,6 +20,9 @@ export interface DenseStackTraining {
   /** The trainer's own input buffer for a batch of `count`, to gather pixels into; then `stepOnInput`. */
   inputBuffer(count: number): Float32Array;
   stepOnInput(labels: ArrayLike<number>, count: number): StepResult;
+  /** The same with the images as bytes (0–255), scaled by 1/255 inside the step. */
+  inputByteBuffer(count: number): Uint8Array;
+  stepOnBytes(labels: ArrayLike<number>, count: number): StepResult;
   /** Write the trained weights and Adam's state back into the model. */
   sync(): void;
   /** End the trainer's helper threads (after the last `sync`). */
@@ -175,6 +178,8 @@ export function denseStackTraining(tf: Tf, model: tfNamespace.LayersModel, maxBa
       step: (pixels, labels, count) => trainer.step(pixels, labels, count),
       inputBuffer: (count) => trainer.inputBuffer(count),
       stepOnInput: (labels, count) => trainer.stepOnInput(labels, count),
+      inputByteBuffer: (count) => trainer.inputByteBuffer(count),
+      stepOnBytes: (labels, count) => trainer.stepOnBytes(labels, count),
       sync,
       dispose: () => trainer.dispose(),
       layers,

@@ -217,6 +217,34 @@ describe('which models the Dense-stack trainer takes', () => {
     await tf.setBackend('wasm');
   });
 
+  it('gives the same bits from images as bytes (scaled inside the step) as from [0, 1] floats', () => {
+    const layers: DenseLayerSpec[] = [{ inputs: 784, units: 40, activation: 'relu' }, { inputs: 40, units: 10, activation: 'softmax' }];
+    const adam = { learningRate: 0.01, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 };
+    const next = seededRandom(77);
+    // Every byte value, in a batch of 32 images with the zeros images have.
+    const bytes = Uint8Array.from({ length: 32 * 784 }, (_, i) => (i < 256 ? i : next() < 0.5 ? 0 : Math.floor(next() * 256)));
+    const labels = Array.from({ length: 32 }, (_, i) => i % 10);
+    const results = [false, true].map((asBytes) => {
+      const trainer = DenseStackTrainer.create(layers, 32, adam, { threads: 2 })!;
+      const init = seededRandom(5);
+      trainer.setWeights(0, Float32Array.from({ length: 784 * 40 }, () => init() - 0.5), new Float32Array(40));
+      trainer.setWeights(1, Float32Array.from({ length: 400 }, () => init() - 0.5), new Float32Array(10));
+      const losses: number[] = [];
+      for (let step = 0; step < 3; step++) {
+        if (asBytes) {
+          trainer.inputByteBuffer(32).set(bytes);
+          losses.push(trainer.stepOnBytes(labels, 32).loss);
+        } else {
+          losses.push(trainer.step(Float32Array.from(bytes, (b) => b / 255), labels, 32).loss);
+        }
+      }
+      const weights = [trainer.getWeights(0), trainer.getWeights(1)];
+      trainer.dispose();
+      return { losses, weights };
+    });
+    expect(results[1]).toEqual(results[0]);
+  });
+
   it('refuses malformed stacks and batches with a message that names the problem', () => {
     expect(() => validateDenseStack([])).toThrow(/no layers/);
     expect(() => validateDenseStack([{ inputs: 4, units: 3, activation: 'relu' }])).toThrow(/last layer must be softmax/);

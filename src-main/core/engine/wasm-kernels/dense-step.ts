@@ -62,8 +62,11 @@ export function defaultTrainingThreads(): number {
   return Math.max(1, Math.min(4, availableParallelism()));
 }
 
-/** Layers with fewer weights than this run on the calling thread alone: a round costs more than they do. */
-const PARALLEL_MIN_WEIGHTS = 8192;
+/**
+ * A layer whose batch work (rows × inputs × outputs multiply-adds) is below this runs on the
+ * calling thread alone: a round with the helpers costs a few µs, more than such a layer saves.
+ */
+const PARALLEL_MIN_WORK = 32_768;
 
 /** Keras' fuzz factor, used by the loss's clips. */
 const EPSILON = 1e-7;
@@ -85,9 +88,11 @@ interface LayerBuffers {
   idx: number;
   val: number;
   count: number;
-  cidx: number;
-  cval: number;
-  ccount: number;
+  /** One column list set per thread (rowsToColumns), `partBytes` apart; `cap` rows per column. */
+  lists: number;
+  partBytes: number;
+  /** How many list sets the last forward pass filled (the threads it was shared by). */
+  parts: number;
 }
 
 /** Checks a layer list; throws with what is wrong. */
@@ -113,6 +118,8 @@ export class DenseStackTrainer {
   private readonly i32: Int32Array;
   private readonly buffers: LayerBuffers[];
   private readonly input: number;
+  private readonly inputBytes: number;
+  private readonly u8: Uint8Array;
   /** Byte offsets of the four same-shaped blocks: weights, gradients (biases' only), first and second moments. */
   private readonly params: number;
   private readonly grads: number;
@@ -163,6 +170,8 @@ export class DenseStackTrainer {
     this.i32 = new Int32Array(this.memory.buffer);
     this.buffers = layout.layers;
     this.input = layout.input;
+    this.inputBytes = layout.inputBytes;
+    this.u8 = new Uint8Array(this.memory.buffer);
     this.params = layout.params;
     this.grads = layout.grads;
     this.moments1 = layout.moments1;
@@ -228,20 +237,44 @@ export class DenseStackTrainer {
     return this.f32.subarray(this.input >> 2, (this.input >> 2) + count * this.layers[0]!.inputs);
   }
 
+  /**
+   * Where the next batch's images go as bytes (count × inputs, 0–255, as Fashion-MNIST stores
+   * them), for `stepOnBytes`: the step scales them by 1/255 itself, the same numbers as [0, 1] floats.
+   */
+  inputByteBuffer(count: number): Uint8Array {
+    if (!Number.isInteger(count) || count < 1 || count > this.maxBatch) throw new Error(`dense stack: batch of ${count}, at most ${this.maxBatch}`);
+    return this.u8.subarray(this.inputBytes, this.inputBytes + count * this.layers[0]!.inputs);
+  }
+
   /** `step` on inputs already written to `inputBuffer(count)`. */
   stepOnInput(labels: ArrayLike<number>, count: number): StepResult {
+    return this.run(labels, count, false);
+  }
+
+  /** `step` on images already written as bytes to `inputByteBuffer(count)`. */
+  stepOnBytes(labels: ArrayLike<number>, count: number): StepResult {
+    return this.run(labels, count, true);
+  }
+
+  private run(labels: ArrayLike<number>, count: number, bytes: boolean): StepResult {
     const k = this.kernels;
     const first = this.layers[0]!;
     if (!Number.isInteger(count) || count < 1 || count > this.maxBatch) throw new Error(`dense stack: batch of ${count}, at most ${this.maxBatch}`);
     if (labels.length < count) throw new Error(`dense stack: ${labels.length} labels for ${count} examples`);
 
-    // Forward: each layer's input as sparse rows, then the product; by rows across threads.
+    // Forward, by rows across threads: each layer's input as sparse rows, the product, and the
+    // same entries by column into the thread's own list set (for the weight gradient).
     this.buffers.forEach((b, i) => {
-      const inputAt = i === 0 ? this.input : this.buffers[i - 1]!.act;
-      const inputStride = i === 0 ? first.inputs : this.buffers[i - 1]!.stride;
-      this.inParallel(b, count, (r0, r1): KernelCall[] => [
-        ['sparseRows', [inputAt + 4 * r0 * inputStride, r1 - r0, b.spec.inputs, inputStride, b.idx + 4 * r0 * b.spec.inputs, b.val + 4 * r0 * b.spec.inputs, b.count + 4 * r0]],
-        ['denseForward', [b.idx + 4 * r0 * b.spec.inputs, b.val + 4 * r0 * b.spec.inputs, b.count + 4 * r0, r1 - r0, b.spec.inputs, this.params + b.kernel, this.params + b.bias, b.act + 4 * r0 * b.stride, b.stride, b.relu]],
+      const n = b.spec.inputs;
+      const inputAt = i === 0 ? (bytes ? this.inputBytes : this.input) : this.buffers[i - 1]!.act;
+      const inputStride = i === 0 ? n : this.buffers[i - 1]!.stride;
+      b.parts = this.threadsFor(b, count);
+      this.inParallel(evenSplit(count, b.parts), (r0, r1, part): KernelCall[] => [
+        i === 0 && bytes
+          ? ['sparseRowsBytes', [inputAt + r0 * inputStride, r1 - r0, n, inputStride, b.idx + 4 * r0 * n, b.val + 4 * r0 * n, b.count + 4 * r0]]
+          : ['sparseRows', [inputAt + 4 * r0 * inputStride, r1 - r0, n, inputStride, b.idx + 4 * r0 * n, b.val + 4 * r0 * n, b.count + 4 * r0]],
+        ['denseForward', [b.idx + 4 * r0 * n, b.val + 4 * r0 * n, b.count + 4 * r0, r1 - r0, n, this.params + b.kernel, this.params + b.bias, b.act + 4 * r0 * b.stride, b.stride, b.relu]],
+        ['rowsToColumns', [b.idx, b.val, b.count, r0, r1, n, this.maxBatch, b.lists + part * b.partBytes]],
       ]);
     });
 
@@ -264,14 +297,13 @@ export class DenseStackTrainer {
       const b = this.buffers[i]!;
       if (i > 0) {
         const below = this.buffers[i - 1]!;
-        this.inParallel(b, count, (r0, r1): KernelCall[] => [
+        this.inParallel(evenSplit(count, this.threadsFor(b, count)), (r0, r1): KernelCall[] => [
           ['denseInputGradient', [b.dz + 4 * r0 * b.stride, r1 - r0, b.stride, this.params + b.kernel, b.spec.inputs, below.act + 4 * r0 * below.stride, below.stride, below.relu, below.dz + 4 * r0 * below.stride]],
         ]);
       }
-      this.inParallel(b, b.spec.inputs, (k0, k1): KernelCall[] => [
-        ['rowsToColumns', [b.idx, b.val, b.count, count, b.spec.inputs, k0, k1, b.cidx, b.cval, b.ccount]],
+      this.inParallel(this.weightRowSplit(b), (k0, k1): KernelCall[] => [
         ['denseWeightGradientAdam', [
-          b.cidx, b.cval, b.ccount, count, k0, k1, b.dz, b.stride,
+          b.lists, b.spec.inputs, this.maxBatch, b.parts, b.partBytes, k0, k1, b.dz, b.stride,
           this.params + b.kernel, this.moments1 + b.kernel, this.moments2 + b.kernel,
           a.beta1, a.beta2, oneMinusBeta1, oneMinusBeta2, lrc, rc2, a.epsilon,
         ]],
@@ -288,16 +320,50 @@ export class DenseStackTrainer {
     return { loss: loss / count, accuracy: correct / count };
   }
 
+  /** Threads for a layer's rounds: all of them for a big layer (up to one row each), one for a small one. */
+  private threadsFor(layer: LayerBuffers, rows: number): number {
+    return this.pool && rows * layer.spec.inputs * layer.stride >= PARALLEL_MIN_WORK ? Math.min(1 + this.pool.count, rows) : 1;
+  }
+
   /**
-   * Runs `calls(start, end)` over [0, n): split among the threads for a big layer, on this
-   * thread alone for a small one. Helpers get the later parts, this thread the first.
+   * Weight rows split so that each thread gets about the same work: a row costs its inputs'
+   * nonzero entries (a multiply-add of a whole gradient row each) plus its Adam update, which
+   * is worth ~20 entries. Image borders are mostly zero, so equal row counts would not be equal work.
    */
-  private inParallel(layer: LayerBuffers, n: number, calls: (start: number, end: number) => KernelCall[]): void {
-    const pool = this.pool;
-    const parts = pool && layer.spec.inputs * layer.stride >= PARALLEL_MIN_WEIGHTS ? Math.min(1 + pool.count, n) : 1;
-    for (let h = 1; h < parts; h++) pool!.post(h - 1, calls(...share(n, parts, h)));
-    for (const [name, args] of calls(...share(n, parts, 0))) (this.kernels[name] as (...a: number[]) => void)(...args);
-    if (parts > 1) pool!.join();
+  private weightRowSplit(b: LayerBuffers): [number, number][] {
+    const n = b.spec.inputs;
+    const parts = b.parts;
+    if (parts === 1) return [[0, n]];
+    const ADAM_COST = 20;
+    const costs = new Float64Array(n);
+    let total = 0;
+    for (let part = 0; part < parts; part++) {
+      const counts = (b.lists + part * b.partBytes + 8 * n * this.maxBatch) >> 2;
+      for (let k = 0; k < n; k++) costs[k]! += this.i32[counts + k]!;
+    }
+    for (let k = 0; k < n; k++) total += costs[k]! += ADAM_COST;
+    const ranges: [number, number][] = [];
+    let start = 0;
+    let sum = 0;
+    for (let k = 0; k < n && ranges.length < parts - 1; k++) {
+      sum += costs[k]!;
+      if (sum >= (total * (ranges.length + 1)) / parts) {
+        ranges.push([start, k + 1]);
+        start = k + 1;
+      }
+    }
+    ranges.push([start, n]);
+    return ranges;
+  }
+
+  /**
+   * Runs `calls(start, end, part)` for each range: the first on this thread, the others on the
+   * helpers, all at once; returns when all are done.
+   */
+  private inParallel(ranges: readonly [number, number][], calls: (start: number, end: number, part: number) => KernelCall[]): void {
+    for (let h = 1; h < ranges.length; h++) this.pool!.post(h - 1, calls(ranges[h]![0], ranges[h]![1], h));
+    for (const [name, args] of calls(ranges[0]![0], ranges[0]![1], 0)) (this.kernels[name] as (...a: number[]) => void)(...args);
+    if (ranges.length > 1) this.pool!.join();
   }
 
   /**
@@ -390,6 +456,7 @@ interface Layout {
   /** The helper threads' control blocks (kernel-threads.ts). */
   control: number;
   input: number;
+  inputBytes: number;
   params: number;
   grads: number;
   moments1: number;
@@ -399,7 +466,13 @@ interface Layout {
 }
 
 /** Where everything lives in the trainer's memory (byte offsets, 16-byte aligned). */
+/** Bytes of one column list set for `cols` columns of up to `cap` rows: indices, values, counts. */
+function partBytes(cols: number, cap: number): number {
+  return ceil4(2 * cols * cap + cols) * 4;
+}
+
 function planLayout(layers: readonly DenseLayerSpec[], maxBatch: number, helpers: number): Layout {
+  const parts = helpers + 1;
   let paramFloats = 0;
   const weights = layers.map((spec) => {
     const stride = ceil4(spec.units);
@@ -417,6 +490,7 @@ function planLayout(layers: readonly DenseLayerSpec[], maxBatch: number, helpers
   };
   const control = take((helpers * CONTROL_BYTES) / 4);
   const input = take(maxBatch * layers[0]!.inputs);
+  const inputBytes = take(Math.ceil((maxBatch * layers[0]!.inputs) / 4));
   const params = take(paramFloats);
   const grads = take(paramFloats);
   const moments1 = take(paramFloats);
@@ -432,9 +506,14 @@ function planLayout(layers: readonly DenseLayerSpec[], maxBatch: number, helpers
     idx: take(maxBatch * spec.inputs),
     val: take(maxBatch * spec.inputs),
     count: take(maxBatch),
-    cidx: take(maxBatch * spec.inputs),
-    cval: take(maxBatch * spec.inputs),
-    ccount: take(spec.inputs),
+    lists: take((parts * partBytes(spec.inputs, maxBatch)) / 4),
+    partBytes: partBytes(spec.inputs, maxBatch),
+    parts: 1,
   }));
-  return { bytes: top, control, input, params, grads, moments1, moments2, paramFloats, layers: buffers };
+  return { bytes: top, control, input, inputBytes, params, grads, moments1, moments2, paramFloats, layers: buffers };
+}
+
+/** [0, n) in `parts` nearly equal contiguous ranges. */
+function evenSplit(n: number, parts: number): [number, number][] {
+  return Array.from({ length: parts }, (_, i) => share(n, parts, i));
 }

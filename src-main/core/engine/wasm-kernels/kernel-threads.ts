@@ -13,7 +13,7 @@ import type { SimdKernels } from './simd-kernels.js';
  */
 
 /** The kernels a helper may be asked to run, by index in the control block. */
-export const THREAD_KERNELS = ['sparseRows', 'denseForward', 'denseInputGradient', 'rowsToColumns', 'denseWeightGradientAdam'] as const;
+export const THREAD_KERNELS = ['sparseRows', 'sparseRowsBytes', 'denseForward', 'denseInputGradient', 'rowsToColumns', 'denseWeightGradientAdam'] as const;
 export type ThreadKernel = (typeof THREAD_KERNELS)[number];
 export type KernelCall = { [K in ThreadKernel]: [K, Parameters<SimdKernels[K]>] }[ThreadKernel];
 
@@ -24,6 +24,12 @@ const ARGUMENT_SLOTS = (CONTROL_BYTES - 16) / 8;
 const ROUND_TIMEOUT_MS = 60_000;
 /** Polls of the done flag before the caller sleeps between polls. */
 const SPINS = 20_000;
+/**
+ * Polls for the next job before a helper sleeps (~1 ms): longer than the caller's own work
+ * between two rounds of a step, so a helper sleeps only between steps that are far apart
+ * (validation, saving, the end of training), where waking it (~50 µs) does not matter.
+ */
+const HELPER_SPINS = 400_000;
 
 // Runs in each helper (CommonJS, evaluated by the Worker). Mirrors the layout above.
 const HELPER_SOURCE = `
@@ -86,7 +92,7 @@ export class KernelThreads {
     this.f64 = new Float64Array(memory.buffer);
     this.helpers = Array.from({ length: count }, (_, h) => {
       const base = controlAt + h * CONTROL_BYTES;
-      const worker = new Worker(HELPER_SOURCE, { eval: true, workerData: { module, memory, base, names: THREAD_KERNELS, spins: SPINS } });
+      const worker = new Worker(HELPER_SOURCE, { eval: true, workerData: { module, memory, base, names: THREAD_KERNELS, spins: HELPER_SPINS } });
       const helper: Helper = { worker, base: base >> 2, seq: 0, error: null };
       worker.on('message', (text: string) => (helper.error = text));
       worker.on('error', (error: Error) => (helper.error = error.stack ?? error.message));

@@ -231,20 +231,49 @@
         (local.set $r (i32.add (local.get $r) (i32.const 1)))
         (br $rLoop))))
 
-  ;; The same entries by column (the transpose of sparseRows' lists) for the columns k0 ≤ k < k1:
-  ;; column k's row indices at cidx + 4·k·rows, values at cval + 4·k·rows, in increasing row
-  ;; order, how many at ccount + 4·k. Threads given disjoint column ranges write disjoint bytes.
-  (func (export "rowsToColumns")
-    (param $idx i32) (param $val i32) (param $count i32) (param $rows i32) (param $cols i32)
-    (param $k0 i32) (param $k1 i32) (param $cidx i32) (param $cval i32) (param $ccount i32)
-    (local $r i32) (local $j i32) (local $n i32) (local $k i32) (local $list i32) (local $slot i32) (local $at i32)
-    (memory.fill
-      (i32.add (local.get $ccount) (i32.shl (local.get $k0) (i32.const 2)))
-      (i32.const 0)
-      (i32.shl (i32.sub (local.get $k1) (local.get $k0)) (i32.const 2)))
+  ;; sparseRows for rows of bytes (images as stored): value = byte / 255, rounded to float32
+  ;; (the same numbers as the [0, 1] floats the rest of the engine makes). `stride` is in bytes.
+  (func (export "sparseRowsBytes")
+    (param $x i32) (param $rows i32) (param $cols i32) (param $stride i32)
+    (param $idx i32) (param $val i32) (param $count i32)
+    (local $r i32) (local $k i32) (local $n i32) (local $b i32) (local $row i32) (local $list i32)
     (block $rDone
       (loop $rLoop
         (br_if $rDone (i32.ge_u (local.get $r) (local.get $rows)))
+        (local.set $row (i32.add (local.get $x) (i32.mul (local.get $r) (local.get $stride))))
+        (local.set $list (i32.shl (i32.mul (local.get $r) (local.get $cols)) (i32.const 2)))
+        (local.set $n (i32.const 0))
+        (local.set $k (i32.const 0))
+        (block $kDone
+          (loop $kLoop
+            (br_if $kDone (i32.ge_u (local.get $k) (local.get $cols)))
+            (local.set $b (i32.load8_u (i32.add (local.get $row) (local.get $k))))
+            (i32.store (i32.add (local.get $idx) (i32.add (local.get $list) (i32.shl (local.get $n) (i32.const 2)))) (local.get $k))
+            (f32.store (i32.add (local.get $val) (i32.add (local.get $list) (i32.shl (local.get $n) (i32.const 2))))
+              (f32.div (f32.convert_i32_u (local.get $b)) (f32.const 255)))
+            (local.set $n (i32.add (local.get $n) (i32.ne (local.get $b) (i32.const 0))))
+            (local.set $k (i32.add (local.get $k) (i32.const 1)))
+            (br $kLoop)))
+        (i32.store (i32.add (local.get $count) (i32.shl (local.get $r) (i32.const 2))) (local.get $n))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $rLoop))))
+
+  ;; The entries of rows r0 ≤ r < r1 by column (the transpose of sparseRows' lists), into one
+  ;; "column list set" at `lists`: column k's row indices at lists + 4·k·cap, its values `cols·cap`
+  ;; floats further, how many at lists + 8·cols·cap + 4·k; rows in increasing order. Each thread
+  ;; fills its own set from its own rows; denseWeightGradientAdam reads the sets in order.
+  (func (export "rowsToColumns")
+    (param $idx i32) (param $val i32) (param $count i32) (param $r0 i32) (param $r1 i32)
+    (param $cols i32) (param $cap i32) (param $lists i32)
+    (local $r i32) (local $j i32) (local $n i32) (local $k i32) (local $list i32) (local $slot i32) (local $at i32)
+    (local $cval i32) (local $ccount i32)
+    (local.set $cval (i32.add (local.get $lists) (i32.shl (i32.mul (local.get $cols) (local.get $cap)) (i32.const 2))))
+    (local.set $ccount (i32.add (local.get $cval) (i32.shl (i32.mul (local.get $cols) (local.get $cap)) (i32.const 2))))
+    (memory.fill (local.get $ccount) (i32.const 0) (i32.shl (local.get $cols) (i32.const 2)))
+    (local.set $r (local.get $r0))
+    (block $rDone
+      (loop $rLoop
+        (br_if $rDone (i32.ge_u (local.get $r) (local.get $r1)))
         (local.set $list (i32.shl (i32.mul (local.get $r) (local.get $cols)) (i32.const 2)))
         (local.set $n (i32.load (i32.add (local.get $count) (i32.shl (local.get $r) (i32.const 2)))))
         (local.set $j (i32.const 0))
@@ -253,14 +282,11 @@
             (br_if $jDone (i32.ge_u (local.get $j) (local.get $n)))
             (local.set $at (i32.add (local.get $list) (i32.shl (local.get $j) (i32.const 2))))
             (local.set $k (i32.load (i32.add (local.get $idx) (local.get $at))))
-            ;; k0 ≤ k < k1, as one unsigned comparison
-            (if (i32.lt_u (i32.sub (local.get $k) (local.get $k0)) (i32.sub (local.get $k1) (local.get $k0)))
-              (then
-                (local.set $slot (i32.load (i32.add (local.get $ccount) (i32.shl (local.get $k) (i32.const 2)))))
-                (i32.store (i32.add (local.get $ccount) (i32.shl (local.get $k) (i32.const 2))) (i32.add (local.get $slot) (i32.const 1)))
-                (local.set $slot (i32.shl (i32.add (i32.mul (local.get $k) (local.get $rows)) (local.get $slot)) (i32.const 2)))
-                (i32.store (i32.add (local.get $cidx) (local.get $slot)) (local.get $r))
-                (f32.store (i32.add (local.get $cval) (local.get $slot)) (f32.load (i32.add (local.get $val) (local.get $at))))))
+            (local.set $slot (i32.load (i32.add (local.get $ccount) (i32.shl (local.get $k) (i32.const 2)))))
+            (i32.store (i32.add (local.get $ccount) (i32.shl (local.get $k) (i32.const 2))) (i32.add (local.get $slot) (i32.const 1)))
+            (local.set $slot (i32.shl (i32.add (i32.mul (local.get $k) (local.get $cap)) (local.get $slot)) (i32.const 2)))
+            (i32.store (i32.add (local.get $lists) (local.get $slot)) (local.get $r))
+            (f32.store (i32.add (local.get $cval) (local.get $slot)) (f32.load (i32.add (local.get $val) (local.get $at))))
             (local.set $j (i32.add (local.get $j) (i32.const 1)))
             (br $jLoop)))
         (local.set $r (i32.add (local.get $r) (i32.const 1)))
@@ -414,13 +440,15 @@
   ;; m' = m·β₁ + g·(1−β₁), v' = v·β₂ + (g·g)·(1−β₂), w' = w + (m'·lrc)/(√v'·rc2 + ε) with
   ;; lrc = −lr/c₁ and rc2 = 1/√c₂: tfjs's formula with one division instead of three (it rounds
   ;; differently in the last bit). w, m and v are the kernel's rows (`stride` floats each); only
-  ;; rows k0 ≤ k < k1 are done, so threads can share a kernel by rows.
+  ;; rows k0 ≤ k < k1 are done, so threads can share a kernel by rows. The input comes as `parts`
+  ;; column list sets (rowsToColumns), `partBytes` apart, read in order.
   (func (export "denseWeightGradientAdam")
-    (param $cidx i32) (param $cval i32) (param $ccount i32) (param $rows i32) (param $k0 i32) (param $k1 i32)
+    (param $lists i32) (param $cols i32) (param $cap i32) (param $parts i32) (param $partBytes i32) (param $k0 i32) (param $k1 i32)
     (param $dz i32) (param $stride i32) (param $w i32) (param $m i32) (param $v i32)
     (param $b1 f32) (param $b2 f32) (param $ob1 f32) (param $ob2 f32) (param $lrc f32) (param $rc2 f32) (param $eps f32)
     (local $k i32) (local $j i32) (local $n i32) (local $cb i32) (local $rowBytes i32) (local $wide i32)
     (local $list i32) (local $row i32) (local $p i32) (local $at i32) (local $s v128)
+    (local $part i32) (local $cidx i32) (local $cval i32) (local $ccount i32) (local $setBytes i32)
     (local $xb1 v128) (local $xb2 v128) (local $xob1 v128) (local $xob2 v128) (local $xk1 v128) (local $xk2 v128) (local $xeps v128)
     (local $mm v128) (local $vv v128)
     (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $a4 v128) (local $a5 v128) (local $a6 v128) (local $a7 v128)
@@ -433,12 +461,12 @@
     (local.set $xeps (f32x4.splat (local.get $eps)))
     (local.set $rowBytes (i32.shl (local.get $stride) (i32.const 2)))
     (local.set $wide (i32.sub (local.get $rowBytes) (i32.const 128)))
+    (local.set $setBytes (i32.shl (i32.mul (local.get $cols) (local.get $cap)) (i32.const 2)))
     (local.set $k (local.get $k0))
     (block $kDone
       (loop $kLoop
         (br_if $kDone (i32.ge_u (local.get $k) (local.get $k1)))
-        (local.set $list (i32.shl (i32.mul (local.get $k) (local.get $rows)) (i32.const 2)))
-        (local.set $n (i32.load (i32.add (local.get $ccount) (i32.shl (local.get $k) (i32.const 2)))))
+        (local.set $list (i32.shl (i32.mul (local.get $k) (local.get $cap)) (i32.const 2)))
         (local.set $row (i32.mul (local.get $k) (local.get $rowBytes)))
         (local.set $cb (i32.const 0))
         (block $wideDone
@@ -452,23 +480,33 @@
             (local.set $a5 (v128.const i32x4 0 0 0 0))
             (local.set $a6 (v128.const i32x4 0 0 0 0))
             (local.set $a7 (v128.const i32x4 0 0 0 0))
-            (local.set $j (i32.const 0))
-            (block $jDone
-              (loop $jLoop
-                (br_if $jDone (i32.ge_u (local.get $j) (local.get $n)))
-                (local.set $s (v128.load32_splat (i32.add (local.get $cval) (i32.add (local.get $list) (i32.shl (local.get $j) (i32.const 2))))))
-                (local.set $p (i32.add (i32.add (local.get $dz) (local.get $cb))
-                  (i32.mul (i32.load (i32.add (local.get $cidx) (i32.add (local.get $list) (i32.shl (local.get $j) (i32.const 2))))) (local.get $rowBytes))))
-                (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (local.get $s) (v128.load offset=0 align=4 (local.get $p)))))
-                (local.set $a1 (f32x4.add (local.get $a1) (f32x4.mul (local.get $s) (v128.load offset=16 align=4 (local.get $p)))))
-                (local.set $a2 (f32x4.add (local.get $a2) (f32x4.mul (local.get $s) (v128.load offset=32 align=4 (local.get $p)))))
-                (local.set $a3 (f32x4.add (local.get $a3) (f32x4.mul (local.get $s) (v128.load offset=48 align=4 (local.get $p)))))
-                (local.set $a4 (f32x4.add (local.get $a4) (f32x4.mul (local.get $s) (v128.load offset=64 align=4 (local.get $p)))))
-                (local.set $a5 (f32x4.add (local.get $a5) (f32x4.mul (local.get $s) (v128.load offset=80 align=4 (local.get $p)))))
-                (local.set $a6 (f32x4.add (local.get $a6) (f32x4.mul (local.get $s) (v128.load offset=96 align=4 (local.get $p)))))
-                (local.set $a7 (f32x4.add (local.get $a7) (f32x4.mul (local.get $s) (v128.load offset=112 align=4 (local.get $p)))))
-                (local.set $j (i32.add (local.get $j) (i32.const 1)))
-                (br $jLoop)))
+            (local.set $part (i32.const 0))
+            (block $partsDone
+              (loop $partLoop
+                (br_if $partsDone (i32.ge_u (local.get $part) (local.get $parts)))
+                (local.set $cidx (i32.add (local.get $lists) (i32.mul (local.get $part) (local.get $partBytes))))
+                (local.set $cval (i32.add (local.get $cidx) (local.get $setBytes)))
+                (local.set $ccount (i32.add (local.get $cval) (local.get $setBytes)))
+                (local.set $n (i32.load (i32.add (local.get $ccount) (i32.shl (local.get $k) (i32.const 2)))))
+                (local.set $j (i32.const 0))
+                (block $jDone
+                  (loop $jLoop
+                    (br_if $jDone (i32.ge_u (local.get $j) (local.get $n)))
+                    (local.set $s (v128.load32_splat (i32.add (local.get $cval) (i32.add (local.get $list) (i32.shl (local.get $j) (i32.const 2))))))
+                    (local.set $p (i32.add (i32.add (local.get $dz) (local.get $cb))
+                      (i32.mul (i32.load (i32.add (local.get $cidx) (i32.add (local.get $list) (i32.shl (local.get $j) (i32.const 2))))) (local.get $rowBytes))))
+                    (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (local.get $s) (v128.load offset=0 align=4 (local.get $p)))))
+                    (local.set $a1 (f32x4.add (local.get $a1) (f32x4.mul (local.get $s) (v128.load offset=16 align=4 (local.get $p)))))
+                    (local.set $a2 (f32x4.add (local.get $a2) (f32x4.mul (local.get $s) (v128.load offset=32 align=4 (local.get $p)))))
+                    (local.set $a3 (f32x4.add (local.get $a3) (f32x4.mul (local.get $s) (v128.load offset=48 align=4 (local.get $p)))))
+                    (local.set $a4 (f32x4.add (local.get $a4) (f32x4.mul (local.get $s) (v128.load offset=64 align=4 (local.get $p)))))
+                    (local.set $a5 (f32x4.add (local.get $a5) (f32x4.mul (local.get $s) (v128.load offset=80 align=4 (local.get $p)))))
+                    (local.set $a6 (f32x4.add (local.get $a6) (f32x4.mul (local.get $s) (v128.load offset=96 align=4 (local.get $p)))))
+                    (local.set $a7 (f32x4.add (local.get $a7) (f32x4.mul (local.get $s) (v128.load offset=112 align=4 (local.get $p)))))
+                    (local.set $j (i32.add (local.get $j) (i32.const 1)))
+                    (br $jLoop)))
+                (local.set $part (i32.add (local.get $part) (i32.const 1)))
+                (br $partLoop)))
             (local.set $at (i32.add (local.get $row) (i32.add (local.get $cb) (i32.const 0))))
             (local.set $mm (f32x4.add (f32x4.mul (v128.load align=4 (i32.add (local.get $m) (local.get $at))) (local.get $xb1)) (f32x4.mul (local.get $a0) (local.get $xob1))))
             (local.set $vv (f32x4.add (f32x4.mul (v128.load align=4 (i32.add (local.get $v) (local.get $at))) (local.get $xb2)) (f32x4.mul (f32x4.mul (local.get $a0) (local.get $a0)) (local.get $xob2))))
@@ -547,16 +585,26 @@
           (loop $narrowLoop
             (br_if $narrowDone (i32.ge_u (local.get $cb) (local.get $rowBytes)))
             (local.set $a0 (v128.const i32x4 0 0 0 0))
-            (local.set $j (i32.const 0))
-            (block $jDone
-              (loop $jLoop
-                (br_if $jDone (i32.ge_u (local.get $j) (local.get $n)))
-                (local.set $s (v128.load32_splat (i32.add (local.get $cval) (i32.add (local.get $list) (i32.shl (local.get $j) (i32.const 2))))))
-                (local.set $p (i32.add (i32.add (local.get $dz) (local.get $cb))
-                  (i32.mul (i32.load (i32.add (local.get $cidx) (i32.add (local.get $list) (i32.shl (local.get $j) (i32.const 2))))) (local.get $rowBytes))))
-                (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (local.get $s) (v128.load align=4 (local.get $p)))))
-                (local.set $j (i32.add (local.get $j) (i32.const 1)))
-                (br $jLoop)))
+            (local.set $part (i32.const 0))
+            (block $partsDone
+              (loop $partLoop
+                (br_if $partsDone (i32.ge_u (local.get $part) (local.get $parts)))
+                (local.set $cidx (i32.add (local.get $lists) (i32.mul (local.get $part) (local.get $partBytes))))
+                (local.set $cval (i32.add (local.get $cidx) (local.get $setBytes)))
+                (local.set $ccount (i32.add (local.get $cval) (local.get $setBytes)))
+                (local.set $n (i32.load (i32.add (local.get $ccount) (i32.shl (local.get $k) (i32.const 2)))))
+                (local.set $j (i32.const 0))
+                (block $jDone
+                  (loop $jLoop
+                    (br_if $jDone (i32.ge_u (local.get $j) (local.get $n)))
+                    (local.set $s (v128.load32_splat (i32.add (local.get $cval) (i32.add (local.get $list) (i32.shl (local.get $j) (i32.const 2))))))
+                    (local.set $p (i32.add (i32.add (local.get $dz) (local.get $cb))
+                      (i32.mul (i32.load (i32.add (local.get $cidx) (i32.add (local.get $list) (i32.shl (local.get $j) (i32.const 2))))) (local.get $rowBytes))))
+                    (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (local.get $s) (v128.load align=4 (local.get $p)))))
+                    (local.set $j (i32.add (local.get $j) (i32.const 1)))
+                    (br $jLoop)))
+                (local.set $part (i32.add (local.get $part) (i32.const 1)))
+                (br $partLoop)))
             (local.set $at (i32.add (local.get $row) (i32.add (local.get $cb) (i32.const 0))))
             (local.set $mm (f32x4.add (f32x4.mul (v128.load align=4 (i32.add (local.get $m) (local.get $at))) (local.get $xb1)) (f32x4.mul (local.get $a0) (local.get $xob1))))
             (local.set $vv (f32x4.add (f32x4.mul (v128.load align=4 (i32.add (local.get $v) (local.get $at))) (local.get $xb2)) (f32x4.mul (f32x4.mul (local.get $a0) (local.get $a0)) (local.get $xob2))))
