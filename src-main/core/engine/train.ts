@@ -146,7 +146,7 @@ export async function trainModel(
         if (callbacks.shouldStop?.()) return { epochsCompleted: epoch - 1, stopped: true, metrics, stepper };
         const start = batch * config.batchSize;
         const end = Math.min(train.length, start + config.batchSize);
-          const labels = gatherLabels(data.labels, train, start, end);
+        const labels = gatherLabels(data.labels, train, start, end);
         let loss: number;
         let accuracy: number;
         if (dense.training && !augment) {

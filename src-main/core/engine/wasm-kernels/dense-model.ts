@@ -163,8 +163,9 @@ export function denseStackTraining(tf: Tf, model: tfNamespace.LayersModel, maxBa
       }
     });
     if (progress.iterations > 0) {
-      optimizer.accBeta1 ??= tf.scalar(optimizer.beta1).variable();
-      optimizer.accBeta2 ??= tf.scalar(optimizer.beta2).variable();
+      // (tidy frees the scalars and keeps the variables, as tfjs's own constructor does)
+      optimizer.accBeta1 ??= tf.tidy(() => tf.scalar(optimizer.beta1).variable());
+      optimizer.accBeta2 ??= tf.tidy(() => tf.scalar(optimizer.beta2).variable());
       tf.tidy(() => {
         optimizer.accBeta1!.assign(tf.scalar(progress.accBeta1));
         optimizer.accBeta2!.assign(tf.scalar(progress.accBeta2));

@@ -9,7 +9,7 @@ import { instantiateSimdKernels, type OwnSimdKernels, type SimdKernels } from '.
  * Why: on tfjs-backend-wasm a step of the tutorial MLP is ~130 kernel calls, each paying the
  * engine's bookkeeping (tape, tensor records, heap allocation), which costs more than the
  * arithmetic. Here the weights, Adam's moments and every buffer of the step live in one
- * WebAssembly memory made once; a step is 5 calls per layer plus Adam, with no allocation.
+ * WebAssembly memory made once; a step is about six kernel calls per layer, with no allocation.
  * The products use the inputs as sparse lists: about half of a Fashion-MNIST image and of a
  * ReLU output is zero, and a zero adds nothing to x·W or to xᵀ·dz.
  *
@@ -17,9 +17,10 @@ import { instantiateSimdKernels, type OwnSimdKernels, type SimdKernels } from '.
  * weight rows (weight gradient + Adam) with helper threads on a shared memory (kernel-threads.ts);
  * each element is still computed by one thread in the same order, so the result is the same.
  *
- * The arithmetic is tfjs's (same loss with its two clips, same gradient, Adam in tfjs's order of
- * float32 operations); only the order of the additions inside a product differs, so results
- * agree with the cpu backend to float32 rounding (dense-step.test.ts).
+ * The arithmetic is tfjs's (same loss with its two clips, same gradient, same Adam); the order of
+ * the additions inside a product differs, and the weights' Adam update divides once where tfjs
+ * divides three times, so results agree with the cpu backend to float32 rounding
+ * (dense-step.test.ts: 1e-5 over a few steps, 1e-4 over 60 batches of real images).
  */
 
 export type DenseActivation = 'relu' | 'linear' | 'softmax';
