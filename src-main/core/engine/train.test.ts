@@ -7,7 +7,7 @@ import { findDataset } from '../dataset/sources';
 import { loadDataset, type FashionMnist } from '../dataset/store';
 import { buildModel } from './models';
 import { gatherPixels, predictProbabilities } from './tensors';
-import { splitIndices, trainModel } from './train';
+import { dropoutSeeds, splitIndices, trainModel } from './train';
 import { registerWasmTrainingKernels } from './wasm-kernels';
 
 const SYSTEM_DIR = '/usr/share/datasets/fashion-mnist';
@@ -135,4 +135,59 @@ describe.skipIf(!haveData)('trainModel on wasm (real Fashion-MNIST)', () => {
     expect(outcome.stepper).toEqual({ kind: 'trainOnBatch', reason: 'it has a Conv2D layer' });
     model.dispose();
   });
+
+  it('gives seeded dropout a new mask every batch (tfjs repeats one), repeats a run, and keeps the saved seed', async () => {
+    const build = () => {
+      const model = tf.sequential({
+        layers: [
+          tf.layers.flatten({ inputShape: [28, 28] }),
+          // sigmoid: every value reaching the dropout is > 0, so a zero after it is the mask's
+          tf.layers.dense({ units: 16, activation: 'sigmoid', kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) }),
+          tf.layers.dropout({ rate: 0.5, seed: 99 }),
+          tf.layers.dense({ units: 10, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }) }),
+        ],
+      });
+      model.compile({ optimizer: tf.train.adam(0.01), loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
+      return model;
+    };
+    const run = async () => {
+      const model = build();
+      const dropout = model.layers[2]!;
+      const masks: string[] = [];
+      const call = dropout.call.bind(dropout);
+      dropout.call = (inputs, kwargs) => {
+        const out = call(inputs, kwargs) as tf.Tensor;
+        if (kwargs.training) masks.push(Array.from(tf.tidy(() => tf.notEqual(out, 0).dataSync())).join(''));
+        return out;
+      };
+      const small = config({ epochs: 1, trainLimit: 96, validationSplit: 0, batchSize: 32 });
+      const outcome = await trainModel(tf, model, small, data.train);
+      const savedSeed = (model.layers[2]!.getConfig() as { seed?: number }).seed;
+      model.dispose();
+      return { masks, loss: outcome.metrics[0]!.loss, savedSeed };
+    };
+    const first = await run();
+    expect(first.masks).toHaveLength(3);
+    expect(new Set(first.masks).size).toBe(3);
+    expect(first.savedSeed).toBe(99);
+    const again = await run();
+    expect(again.masks).toEqual(first.masks);
+    expect(again.loss).toBe(first.loss);
+  });
+
+  it('without the per-batch seeds tfjs would have used one mask throughout (why dropoutSeeds exists)', () => {
+    const layer = tf.layers.dropout({ rate: 0.5, seed: 7 });
+    const x = tf.ones([4, 32]);
+    const mask = (): string => Array.from(tf.tidy(() => tf.notEqual(layer.apply(x, { training: true }) as tf.Tensor, 0).dataSync())).join('');
+    expect(mask()).toBe(mask());
+    const model = tf.sequential({ layers: [tf.layers.dense({ inputShape: [4], units: 4 }), tf.layers.dropout({ rate: 0.5, seed: 7 })] });
+    const seeds = dropoutSeeds(model);
+    seeds.next(1);
+    expect((model.layers[1] as unknown as { seed: number }).seed).toBe(8);
+    seeds.restore();
+    expect((model.layers[1] as unknown as { seed: number }).seed).toBe(7);
+    x.dispose();
+    model.dispose();
+  });
 });
+

@@ -95,6 +95,25 @@ export function gatherAugmentedPixels(
 
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
+/**
+ * tfjs's Dropout layer with a seed draws the same mask at every call (tfjs-core's `dropout` seeds
+ * a fresh generator each time), so a seeded Dropout drops the same units of every batch slot for
+ * the whole training. `next(step)` gives each batch its own seed (the layer's + the step) so the
+ * masks change from batch to batch and a run still repeats; `restore()` puts the layer's own
+ * seed back, for prediction and for the config that is saved.
+ */
+export function dropoutSeeds(model: tfType.LayersModel): { next(step: number): void; restore(): void } {
+  const layers = model.layers
+    .filter((layer) => layer.getClassName() === 'Dropout')
+    .map((layer) => layer as unknown as { seed?: number })
+    .filter((layer) => typeof layer.seed === 'number')
+    .map((layer) => ({ layer, seed: layer.seed! }));
+  return {
+    next: (step) => layers.forEach(({ layer, seed }) => (layer.seed = seed + step)),
+    restore: () => layers.forEach(({ layer, seed }) => (layer.seed = seed)),
+  };
+}
+
 export async function trainModel(
   tf: Tf,
   model: tfType.LayersModel,
@@ -116,6 +135,8 @@ export async function trainModel(
   let previousRate: number | null = null;
   const dense = options.denseStack === false ? { training: null, reason: 'turned off' } : denseStackTraining(tf, model, config.batchSize);
   const stepper: TrainingStepper = dense.training ? { kind: 'dense-stack', threads: dense.training.threads } : { kind: 'trainOnBatch', reason: dense.reason! };
+  const dropouts = dropoutSeeds(model);
+  let step = 0;
   const trainBatch = async (pixels: Float32Array, labels: Float32Array, count: number): Promise<[number, number]> => {
     if (dense.training) {
       const { loss, accuracy } = dense.training.step(pixels, labels, count);
@@ -123,6 +144,7 @@ export async function trainModel(
     }
     const xs = inputTensor(tf, pixels, inputShape);
     const ys = tf.tensor2d(labels, [count, 1], 'float32');
+    dropouts.next(++step);
     try {
       const result = await model.trainOnBatch(xs, ys);
       return Array.isArray(result) ? [result[0]!, result[1] ?? Number.NaN] : [result, Number.NaN];
@@ -192,8 +214,9 @@ export async function trainModel(
 
       const trainSeconds = (performance.now() - epochStart) / 1000;
       previousRate = seen / trainSeconds;
-      // The model's variables get the trained weights before validation and saving.
+      // The model's variables get the trained weights, its dropout layers their own seeds, before validation and saving.
       dense.training?.sync();
+      dropouts.restore();
       let valLoss: number | null = null;
       let valAccuracy: number | null = null;
       if (validation.length > 0) {
@@ -218,6 +241,7 @@ export async function trainModel(
     // A stop or an error mid-epoch: the model still gets what was trained so far.
     dense.training?.sync();
     dense.training?.dispose();
+    dropouts.restore();
   }
   return { epochsCompleted: config.epochs, stopped: false, metrics, stepper };
 }
