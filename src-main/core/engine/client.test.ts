@@ -1,5 +1,5 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -58,7 +58,11 @@ describe('EngineClient with the real worker (from source)', () => {
     for (const name of NATIVE.filter((native) => native !== info.backend)) {
       expect(info.ladder.find((rung) => rung.name === name)?.outcome).toBe('skipped');
     }
-    if (info.backend === 'wasm') expect(typeof info.features.simd).toBe('boolean');
+    if (info.backend === 'wasm') {
+      expect(typeof info.features.simd).toBe('boolean');
+      expect(info.features.trainingKernels).toBeGreaterThan(0);
+      expect(info.features.denseStepThreads).toBe(Math.min(4, availableParallelism()));
+    }
 
     // The worker announces its backend as an event too, and the client remembers it.
     expect(statusEvents).toEqual([info]);

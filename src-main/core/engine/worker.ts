@@ -17,6 +17,7 @@ import { buildModel, describePresets } from './models';
 import { loadModel, saveModel } from './model-io';
 import { gatherPixels, predictProbabilities } from './tensors';
 import { trainModel } from './train';
+import { defaultTrainingThreads } from './wasm-kernels/dense-step';
 import { registerWasmTrainingKernels } from './wasm-kernels';
 import type { EngineEventName, EngineEvents, EngineMethods, EngineReply, EngineRequest, EngineWorkerOptions, TestEvaluation } from './protocol';
 
@@ -36,6 +37,8 @@ const ready: Promise<EngineInfo> = selectBackend(options.preferBackend).then((in
   if (info.backend === 'wasm') {
     const registration = registerWasmTrainingKernels(tf);
     info.features.trainingKernels = registration.replaced.length + registration.added.length;
+    // Threads the fused Dense step (tutorial MLP) trains with (wasm-kernels/dense-step.ts).
+    info.features.denseStepThreads = defaultTrainingThreads();
   }
   emit('engine.status', info);
   return info;
