@@ -190,11 +190,6 @@ export class DenseStackTrainer {
     this.pool?.dispose();
   }
 
-  /** Bytes of WebAssembly memory the trainer holds. */
-  get memoryBytes(): number {
-    return this.memory.buffer.byteLength;
-  }
-
   /** Layer `index`'s kernel (inputs × units, row-major, as tfjs stores it) and bias. */
   getWeights(index: number): { kernel: Float32Array; bias: Float32Array } {
     return this.read(this.params, index);
