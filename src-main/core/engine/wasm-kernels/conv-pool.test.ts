@@ -4,10 +4,9 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { registerWasmTrainingKernels, unregisterWasmTrainingKernels } from './index.js';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { SIMD_KERNELS_SHARED_WASM, SIMD_KERNELS_WASM } from './simd-kernels.js';
-import { expectSameOnBothBackends, gridTensor, liveCounts, setUpBackends, tf } from './kernel-test-helpers.js';
+import { expectSameOnBothBackends, gridTensor, KERNEL_BUILDS, liveCounts, setUpBackends, tf, useKernelBuild } from './kernel-test-helpers.js';
 
 beforeAll(setUpBackends);
 
@@ -172,18 +171,8 @@ describe('MaxPoolGrad on wasm', () => {
   });
 });
 
-describe.each([
-  { simd: true, label: 'WebAssembly SIMD' },
-  { simd: false, label: 'JavaScript' },
-])('MaxPoolGrad 2×2 / stride 2 fast path ($label)', ({ simd }) => {
-  beforeAll(() => {
-    unregisterWasmTrainingKernels(tf);
-    registerWasmTrainingKernels(tf, { simd });
-  });
-  afterAll(() => {
-    unregisterWasmTrainingKernels(tf);
-    registerWasmTrainingKernels(tf);
-  });
+describe.each(KERNEL_BUILDS)('MaxPoolGrad 2×2 / stride 2 fast path ($label)', ({ simd }) => {
+  useKernelBuild(simd);
 
   it('equals the cpu backend (even and odd sizes, channels 4k and not, ties and NaN)', async () => {
     for (const [shape, pad] of [

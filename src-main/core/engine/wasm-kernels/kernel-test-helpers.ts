@@ -4,8 +4,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { expect } from 'vitest';
-import { registerWasmTrainingKernels } from './index.js';
+import { afterAll, beforeAll, expect } from 'vitest';
+import { registerWasmTrainingKernels, unregisterWasmTrainingKernels } from './index.js';
 import { mulberry32 } from '../../random';
 
 export { tf };
@@ -15,6 +15,24 @@ export async function setUpBackends(): Promise<void> {
   await tf.setBackend('cpu');
   await tf.setBackend('wasm');
   registerWasmTrainingKernels(tf);
+}
+
+/** The two builds of the kernels, for `describe.each`: WebAssembly SIMD and the JavaScript fallback. */
+export const KERNEL_BUILDS = [
+  { simd: true, label: 'WebAssembly SIMD' },
+  { simd: false, label: 'JavaScript' },
+] as const;
+
+/** Inside a describe: its tests run with the kernels registered with `simd`, the default ones afterwards. */
+export function useKernelBuild(simd: boolean): void {
+  beforeAll(() => {
+    unregisterWasmTrainingKernels(tf);
+    registerWasmTrainingKernels(tf, { simd });
+  });
+  afterAll(() => {
+    unregisterWasmTrainingKernels(tf);
+    registerWasmTrainingKernels(tf);
+  });
 }
 
 /** Runs `compute` on one backend and returns its values as plain numbers (all tensors disposed). */

@@ -1,22 +1,11 @@
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { registerWasmTrainingKernels, unregisterWasmTrainingKernels } from './index.js';
-import { expectSameOnBothBackends, liveCounts, setUpBackends, tf, uniformTensor } from './kernel-test-helpers.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { expectSameOnBothBackends, KERNEL_BUILDS, liveCounts, setUpBackends, tf, uniformTensor, useKernelBuild } from './kernel-test-helpers.js';
 
 beforeAll(setUpBackends);
 
-describe.each([
-  { simd: true, label: 'WebAssembly SIMD' },
-  { simd: false, label: 'JavaScript' },
-])('Sum over all axes but the last, on wasm ($label)', ({ simd }) => {
-  beforeAll(() => {
-    unregisterWasmTrainingKernels(tf);
-    registerWasmTrainingKernels(tf, { simd });
-  });
-  afterAll(() => {
-    unregisterWasmTrainingKernels(tf);
-    registerWasmTrainingKernels(tf);
-  });
+describe.each(KERNEL_BUILDS)('Sum over all axes but the last, on wasm ($label)', ({ simd }) => {
+  useKernelBuild(simd);
 
   it('equals the cpu backend bit for bit (shapes, axis forms, keepDims)', async () => {
     await fc.assert(

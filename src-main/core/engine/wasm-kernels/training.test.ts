@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { fashionMnistAvailable, readFashionMnistSample, type FashionMnistSample } from './fashion-mnist-sample.js';
 import { registerWasmTrainingKernels, unregisterWasmTrainingKernels, WASM_TRAINING_KERNEL_NAMES } from './index.js';
-import { expectSameOnBothBackends, liveCounts, setUpBackends, tf, uniformTensor } from './kernel-test-helpers.js';
+import { expectSameOnBothBackends, KERNEL_BUILDS, liveCounts, setUpBackends, tf, uniformTensor, useKernelBuild } from './kernel-test-helpers.js';
 import { cnnPreset, tutorialMlp } from './reference-models.js';
 
 beforeAll(setUpBackends);
@@ -64,18 +64,8 @@ describe('gradients of the reference models', () => {
   });
 });
 
-describe.each([
-  { simd: true, label: 'WebAssembly SIMD' },
-  { simd: false, label: 'JavaScript' },
-])('the fused Adam step ($label)', ({ simd }) => {
-  beforeAll(() => {
-    unregisterWasmTrainingKernels(tf);
-    registerWasmTrainingKernels(tf, { simd });
-  });
-  afterAll(() => {
-    unregisterWasmTrainingKernels(tf);
-    registerWasmTrainingKernels(tf);
-  });
+describe.each(KERNEL_BUILDS)('the fused Adam step ($label)', ({ simd }) => {
+  useKernelBuild(simd);
 
   it('updates weights and moments exactly as tfjs\'s Adam does on cpu (same gradients, a few steps)', async () => {
     await expectSameOnBothBackends(() => {
