@@ -66,7 +66,11 @@ function convAttrs(c: ConvCase) {
 const run = (name: string, inputs: Record<string, tf.Tensor>, attrs: object): tf.Tensor =>
   tf.engine().runKernel(name, inputs, attrs as never) as tf.Tensor;
 
-describe('Conv2DBackpropFilter on wasm (missing from tfjs-backend-wasm 4.22)', () => {
+// With the SIMD build, gradients up to 4,096 floats take the direct kernel (convFilterGradientSmall),
+// larger ones and the JavaScript build the im2col + product paths.
+describe.each(KERNEL_BUILDS)('Conv2DBackpropFilter on wasm, missing from tfjs-backend-wasm 4.22 ($label)', ({ simd }) => {
+  useKernelBuild(simd);
+
   it('equals the cpu backend over random shapes, strides and paddings', async () => {
     await fc.assert(
       fc.asyncProperty(convCase, async (c) => {
@@ -85,8 +89,8 @@ describe('Conv2DBackpropFilter on wasm (missing from tfjs-backend-wasm 4.22)', (
     );
   });
 
-  it('takes both im2col layouts (narrow rows like the first CNN layer, wide rows like the second)', async () => {
-    for (const [inChannels, outChannels] of [[1, 32], [8, 16]] as const) {
+  it('takes every path: the first CNN layer (1 → 32), wide rows (8 → 16), a gradient too big for the direct kernel (32 → 16)', async () => {
+    for (const [inChannels, outChannels] of [[1, 32], [8, 16], [32, 16]] as const) {
       const c: ConvCase = { batch: 2, inHeight: 13, inWidth: 11, inChannels, outChannels, filterHeight: 3, filterWidth: 3, strides: [1, 1], pad: 'same', seed: inChannels };
       await expectSameOnBothBackends(
         () => run('Conv2DBackpropFilter', { x: gridTensor([2, 13, 11, inChannels], 1), dy: gridTensor(outShape(c)!, 2) }, {

@@ -1,5 +1,6 @@
 import type { KernelFunc, NamedAttrMap, TensorInfo, backend_util as BackendUtil } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { heapOffset, simdKernelsFor } from './simd-kernels.js';
 import { callKernel, heapF32, release } from './wasm-backend.js';
 
 /**
@@ -15,7 +16,15 @@ import { callKernel, heapF32, release } from './wasm-backend.js';
  *   is one `set` of a contiguous run of the input row, then the stock wasm Transpose;
  * - narrow rows (e.g. the first layer, ci = 1), where per-run copies would cost more than the
  *   data: written transposed directly, element by element.
+ *
+ * A gradient small enough to stay in L1 (taps × co ≤ SMALL_GRADIENT floats, e.g. the first layer's
+ * 9 × 32) skips both: `convFilterGradientSmall` (simd-kernels.wat) adds each nonzero input pixel
+ * times its dy row straight into the gradient — there im2col plus a product with 9 rows and
+ * 21,632-long sums took ~3.3 ms a step, this ~0.5 ms.
  */
+
+/** Largest gradient (taps × output channels, floats) the direct kernel takes: 16 KB, in L1. */
+const SMALL_GRADIENT = 4096;
 
 export interface ConvFilterGradStock {
   batchMatMul: KernelFunc;
@@ -24,7 +33,7 @@ export interface ConvFilterGradStock {
 
 export type ConvInfoFns = Pick<typeof BackendUtil, 'computeConv2DInfo'>;
 
-export function conv2DBackpropFilterKernel(stock: ConvFilterGradStock, util: ConvInfoFns): KernelFunc {
+export function conv2DBackpropFilterKernel(stock: ConvFilterGradStock, util: ConvInfoFns, useSimd = true): KernelFunc {
   return (args) => {
     const backend = args.backend as BackendWasm;
     const { x: xIn, dy: dyIn } = args.inputs as { x: TensorInfo; dy: TensorInfo };
@@ -64,6 +73,17 @@ export function conv2DBackpropFilterKernel(stock: ConvFilterGradStock, util: Con
         filterHeight, filterWidth, strideHeight, strideWidth,
         padTop: info.padInfo.top, padLeft: info.padInfo.left,
       };
+      const simd = useSimd && outChannels % 4 === 0 && taps * outChannels <= SMALL_GRADIENT ? simdKernelsFor(backend) : null;
+      if (simd) {
+        const grad = backend.makeOutput([...filterShape], 'float32');
+        heapF32(backend, grad).fill(0);
+        simd.convFilterGradientSmall(
+          heapOffset(backend, x.dataId), heapOffset(backend, dy.dataId), heapOffset(backend, grad.dataId),
+          batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels,
+          filterHeight, filterWidth, strideHeight, strideWidth, info.padInfo.top, info.padInfo.left,
+        );
+        return grad;
+      }
       const dy2d = { dataId: dy.dataId, shape: [positions, outChannels], dtype: dy.dtype };
       const product = (left: TensorInfo, right: TensorInfo): TensorInfo =>
         callKernel(stock.batchMatMul, backend, { a: left, b: right }, { transposeA: false, transposeB: false });

@@ -75,7 +75,8 @@ const REPLACEMENTS: readonly Replacement[] = [
   },
   {
     kernelName: 'Conv2DBackpropFilter',
-    make: (stock, tf) => conv2DBackpropFilterKernel({ batchMatMul: stock('BatchMatMul'), transpose: stock('Transpose') }, tf.backend_util),
+    make: (stock, tf, options) =>
+      conv2DBackpropFilterKernel({ batchMatMul: stock('BatchMatMul'), transpose: stock('Transpose') }, tf.backend_util, options.simd ?? true),
   },
   {
     kernelName: 'Conv2DBackpropInput',

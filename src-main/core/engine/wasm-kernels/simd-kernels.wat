@@ -618,4 +618,90 @@
             (br $narrowLoop)))
         (local.set $k (i32.add (local.get $k) (i32.const 1)))
         (br $kLoop))))
+
+  ;; The filter gradient of a small convolution (NHWC), accumulated straight into `out`
+  ;; (kh·kw·ci rows of co floats, zeroed by the caller; co a multiple of 4):
+  ;;   out[(fh,fw,c), :] += x[b, oh·sh + fh − padTop, ow·sw + fw − padLeft, c] · dy[b, oh, ow, :]
+  ;; over every output position, skipping taps outside the image and zero pixels (half of an
+  ;; image). For layers whose gradient fits in L1 (the first layer: 9 × 32), where an im2col and
+  ;; a matrix product with 9 rows and 21,632-long sums waste most of their time.
+  (func (export "convFilterGradientSmall")
+    (param $x i32) (param $dy i32) (param $out i32)
+    (param $batch i32) (param $inH i32) (param $inW i32) (param $ci i32)
+    (param $outH i32) (param $outW i32) (param $co i32)
+    (param $kh i32) (param $kw i32) (param $sh i32) (param $sw i32) (param $padTop i32) (param $padLeft i32)
+    (local $b i32) (local $oh i32) (local $ow i32) (local $fh i32) (local $fw i32) (local $c i32)
+    (local $ih i32) (local $iw i32) (local $coBytes i32) (local $dyRow i32) (local $xPixel i32)
+    (local $outRow i32) (local $cb i32) (local $s v128) (local $v f32)
+    (local.set $coBytes (i32.shl (local.get $co) (i32.const 2)))
+    (local.set $dyRow (local.get $dy))
+    (block $bDone
+      (loop $bLoop
+        (br_if $bDone (i32.ge_u (local.get $b) (local.get $batch)))
+        (local.set $oh (i32.const 0))
+        (block $ohDone
+          (loop $ohLoop
+            (br_if $ohDone (i32.ge_u (local.get $oh) (local.get $outH)))
+            (local.set $ow (i32.const 0))
+            (block $owDone
+              (loop $owLoop
+                (br_if $owDone (i32.ge_u (local.get $ow) (local.get $outW)))
+                (local.set $fh (i32.const 0))
+                (block $fhDone
+                  (loop $fhLoop
+                    (br_if $fhDone (i32.ge_u (local.get $fh) (local.get $kh)))
+                    (local.set $ih (i32.sub (i32.add (i32.mul (local.get $oh) (local.get $sh)) (local.get $fh)) (local.get $padTop)))
+                    ;; 0 ≤ ih < inH, as one unsigned comparison
+                    (if (i32.lt_u (local.get $ih) (local.get $inH))
+                      (then
+                        (local.set $fw (i32.const 0))
+                        (block $fwDone
+                          (loop $fwLoop
+                            (br_if $fwDone (i32.ge_u (local.get $fw) (local.get $kw)))
+                            (local.set $iw (i32.sub (i32.add (i32.mul (local.get $ow) (local.get $sw)) (local.get $fw)) (local.get $padLeft)))
+                            (if (i32.lt_u (local.get $iw) (local.get $inW))
+                              (then
+                                (local.set $xPixel
+                                  (i32.add (local.get $x)
+                                    (i32.shl
+                                      (i32.mul
+                                        (i32.add (i32.mul (i32.add (i32.mul (local.get $b) (local.get $inH)) (local.get $ih)) (local.get $inW)) (local.get $iw))
+                                        (local.get $ci))
+                                      (i32.const 2))))
+                                (local.set $c (i32.const 0))
+                                (block $cDone
+                                  (loop $cLoop
+                                    (br_if $cDone (i32.ge_u (local.get $c) (local.get $ci)))
+                                    (local.set $v (f32.load (i32.add (local.get $xPixel) (i32.shl (local.get $c) (i32.const 2)))))
+                                    (if (f32.ne (local.get $v) (f32.const 0))
+                                      (then
+                                        (local.set $s (f32x4.splat (local.get $v)))
+                                        (local.set $outRow
+                                          (i32.add (local.get $out)
+                                            (i32.mul
+                                              (i32.add (i32.mul (i32.add (i32.mul (local.get $fh) (local.get $kw)) (local.get $fw)) (local.get $ci)) (local.get $c))
+                                              (local.get $coBytes))))
+                                        (local.set $cb (i32.const 0))
+                                        (block $cbDone
+                                          (loop $cbLoop
+                                            (br_if $cbDone (i32.ge_u (local.get $cb) (local.get $coBytes)))
+                                            (v128.store align=4 (i32.add (local.get $outRow) (local.get $cb))
+                                              (f32x4.add
+                                                (v128.load align=4 (i32.add (local.get $outRow) (local.get $cb)))
+                                                (f32x4.mul (local.get $s) (v128.load align=4 (i32.add (local.get $dyRow) (local.get $cb))))))
+                                            (local.set $cb (i32.add (local.get $cb) (i32.const 16)))
+                                            (br $cbLoop)))))
+                                    (local.set $c (i32.add (local.get $c) (i32.const 1)))
+                                    (br $cLoop)))))
+                            (local.set $fw (i32.add (local.get $fw) (i32.const 1)))
+                            (br $fwLoop)))))
+                    (local.set $fh (i32.add (local.get $fh) (i32.const 1)))
+                    (br $fhLoop)))
+                (local.set $dyRow (i32.add (local.get $dyRow) (local.get $coBytes)))
+                (local.set $ow (i32.add (local.get $ow) (i32.const 1)))
+                (br $owLoop)))
+            (local.set $oh (i32.add (local.get $oh) (i32.const 1)))
+            (br $ohLoop)))
+        (local.set $b (i32.add (local.get $b) (i32.const 1)))
+        (br $bLoop))))
 )
