@@ -9,6 +9,7 @@
  */
 
 import { mulberry32, type Random } from '../random';
+import { boxAbove } from './preprocess';
 
 /** Side of the square images these functions take. */
 export const AUGMENT_SIZE = 28;
@@ -82,20 +83,11 @@ export function affine(image: Float32Array, params: AffineParams, size = AUGMENT
  * change of aspect this gives what the photo pipeline would have produced.
  */
 export function refit(image: Float32Array, box = AUGMENT_SIZE, threshold = 0.02, size = AUGMENT_SIZE): Float32Array {
-  let x0 = size;
-  let y0 = size;
-  let x1 = -1;
-  let y1 = -1;
-  for (let y = 0; y < size; y += 1) {
-    for (let x = 0; x < size; x += 1) {
-      if ((image[y * size + x] ?? 0) <= threshold) continue;
-      x0 = Math.min(x0, x);
-      x1 = Math.max(x1, x);
-      y0 = Math.min(y0, y);
-      y1 = Math.max(y1, y);
-    }
-  }
-  if (x1 < 0) return Float32Array.from(image);
+  const found = boxAbove(image, size, size, threshold);
+  if (!found) return Float32Array.from(image);
+  const { x0, y0 } = found;
+  const x1 = found.x1 - 1;
+  const y1 = found.y1 - 1;
   const w = x1 - x0 + 1;
   const h = y1 - y0 + 1;
   const scale = box / Math.max(w, h);

@@ -5,6 +5,7 @@
  * training garment the way the edge of a photo would, then frames it like the pipeline does.
  */
 import { AUGMENT_SIZE, refit, type Random } from './augment';
+import { boxAbove } from './preprocess';
 
 const SIZE = AUGMENT_SIZE;
 
@@ -15,20 +16,11 @@ const SIZE = AUGMENT_SIZE;
  */
 export function cutAtEdges(image: Uint8Array, random: Random, threshold = 0.02): Uint8Array {
   const pixels = Float32Array.from(image, (v) => v / 255);
-  let x0 = SIZE;
-  let y0 = SIZE;
-  let x1 = -1;
-  let y1 = -1;
-  for (let y = 0; y < SIZE; y += 1) {
-    for (let x = 0; x < SIZE; x += 1) {
-      if ((pixels[y * SIZE + x] ?? 0) <= threshold) continue;
-      x0 = Math.min(x0, x);
-      x1 = Math.max(x1, x);
-      y0 = Math.min(y0, y);
-      y1 = Math.max(y1, y);
-    }
-  }
-  if (x1 < 0) return Uint8Array.from(image);
+  const found = boxAbove(pixels, SIZE, SIZE, threshold);
+  if (!found) return Uint8Array.from(image);
+  const { x0, y0 } = found;
+  const x1 = found.x1 - 1;
+  const y1 = found.y1 - 1;
   const sides = [0, 1, 2, 3];
   // Fisher–Yates on four sides: which ones the photo's edge crosses.
   for (let i = sides.length - 1; i > 0; i -= 1) {

@@ -470,14 +470,21 @@ export function fillHoles(mask: Mask): Mask {
 
 /** Bounding box of the 1s (or of pixels > 0 in a gray image); `undefined` when there are none. */
 export function boundingBox(image: Mask | GrayImage): Box | undefined {
-  const { width, height, data } = image;
+  return boxAbove(image.data, image.width, image.height, 0);
+}
+
+/**
+ * Bounding box (x1, y1 exclusive) of the pixels above `threshold` in a row-major image;
+ * `undefined` when there are none. Also frames the 28×28 training variants (augment, edge-cut).
+ */
+export function boxAbove(data: ArrayLike<number>, width: number, height: number, threshold: number): Box | undefined {
   let x0 = width;
   let y0 = height;
   let x1 = -1;
   let y1 = -1;
   for (let y = 0; y < height; y += 1) {
     for (let x = 0; x < width; x += 1) {
-      if ((data[y * width + x] ?? 0) === 0) continue;
+      if ((data[y * width + x] ?? 0) <= threshold) continue;
       if (x < x0) x0 = x;
       if (x > x1) x1 = x;
       if (y < y0) y0 = y;

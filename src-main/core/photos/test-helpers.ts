@@ -1,5 +1,6 @@
 import { seededRandom } from './augment.js';
 import type { RgbaImage } from './image.js';
+import { boxAbove } from './preprocess.js';
 
 /** Test support: synthetic "photos" with a known garment, so assertions can be exact. */
 
@@ -53,18 +54,10 @@ export function syntheticPhoto(options: {
 
 /** Bounding box of the pixels above `threshold` in a 28×28 image, with its centre. */
 export function inputBox(input: ArrayLike<number>, threshold: number, size = 28): { x0: number; y0: number; x1: number; y1: number; width: number; height: number; cx: number; cy: number } {
-  let x0 = size;
-  let y0 = size;
-  let x1 = -1;
-  let y1 = -1;
-  for (let y = 0; y < size; y += 1) {
-    for (let x = 0; x < size; x += 1) {
-      if ((input[y * size + x] ?? 0) <= threshold) continue;
-      x0 = Math.min(x0, x);
-      x1 = Math.max(x1, x);
-      y0 = Math.min(y0, y);
-      y1 = Math.max(y1, y);
-    }
-  }
+  // An empty image gives the same numbers as before the helper existed: x0 = y0 = size, x1 = y1 = −1.
+  const found = boxAbove(input, size, size, threshold) ?? { x0: size, y0: size, x1: 0, y1: 0 };
+  const { x0, y0 } = found;
+  const x1 = found.x1 - 1;
+  const y1 = found.y1 - 1;
   return { x0, y0, x1, y1, width: x1 - x0 + 1, height: y1 - y0 + 1, cx: (x0 + x1) / 2, cy: (y0 + y1) / 2 };
 }
