@@ -1,25 +1,16 @@
 import fc from 'fast-check';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createAtelier, type Atelier } from './app';
+import { closedPortUrl } from './core/dataset/test-mirror';
+import { writeFakeEngineWorker } from './core/engine/test-fake-worker';
 import { CALL_NAMES, calls, type CallName, type CallResult } from './contract';
 import { AtelierError, ERROR_KINDS } from './core/errors';
 import { dispatch, type CallContext, type Handlers } from './dispatch';
 
 const context: CallContext = { shell: 'cli' };
-
-/** A loopback port nothing listens on (it was free a moment ago), so connections are refused at once. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((listening) => server.listen(0, '127.0.0.1', listening));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((closed) => server.close(closed));
-  return port;
-}
 
 /** A handler table where every channel runs `handler` (the contract grows; the table follows). */
 function tableOf(handler: (input: unknown, context: CallContext) => Promise<unknown>): Handlers {
@@ -248,28 +239,13 @@ describe('dispatch never throws past the boundary (property)', () => {
 
     beforeAll(async () => {
       dir = mkdtempSync(join(tmpdir(), 'atelier-dispatch-'));
-      const worker = join(dir, 'fake-engine-worker.mjs');
-      // Stands in for TensorFlow.js: answers `info` at once; other methods fail as an engine would.
-      writeFileSync(
-        worker,
-        `import { parentPort } from 'node:worker_threads';
-const info = { state: 'ready', backend: 'cpu', tfjsVersion: '4.22.0', features: {}, error: null,
-  ladder: [{ name: 'cpu', package: '@tensorflow/tfjs-backend-cpu', outcome: 'used', reason: null, detail: null }] };
-parentPort.postMessage({ type: 'event', name: 'engine.status', payload: info });
-parentPort.on('message', (request) => {
-  if (request.method === 'info') parentPort.postMessage({ type: 'result', id: request.id, ok: true, value: info });
-  else parentPort.postMessage({ type: 'result', id: request.id, ok: false,
-    error: { kind: 'engine-unavailable', message: 'fake engine: ' + request.method + ' is not simulated' } });
-});
-`,
-      );
       // Nothing outside the temp folder: no FASHION_MNIST_DIR, no /usr/share copy, and a download
       // mirror that refuses at once (a generated `{}` is a valid dataset.download request).
       atelier = createAtelier({
-        engineWorkerUrl: pathToFileURL(worker),
+        engineWorkerUrl: writeFakeEngineWorker(dir),
         home: join(dir, 'home'),
         preferBackend: null,
-        datasetSources: { env: {}, systemDir: join(dir, 'no-system-copy'), mirrors: [`http://127.0.0.1:${await closedPort()}/`] },
+        datasetSources: { env: {}, systemDir: join(dir, 'no-system-copy'), mirrors: [await closedPortUrl()] },
       });
     });
 

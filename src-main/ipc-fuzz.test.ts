@@ -11,14 +11,14 @@
  */
 import fc from 'fast-check';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
 import { z } from 'zod';
 import { createAtelier, type Atelier } from './app';
+import { closedPortUrl } from './core/dataset/test-mirror';
+import { writeFakeEngineWorker } from './core/engine/test-fake-worker';
 import { CALL_NAMES, calls, type CallName, type CallResult } from './contract';
 import { ERROR_KINDS } from './core/errors';
 import { dispatch, type Handlers } from './dispatch';
@@ -130,13 +130,6 @@ function snapshotTree(root: string): string[] {
   return entries.sort();
 }
 
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((listening) => server.listen(0, '127.0.0.1', listening));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((closed) => server.close(closed));
-  return port;
-}
 
 /** `also`: another message prefix this path may answer with (the WebSocket's envelope check). */
 function expectRefused(result: unknown, channel: CallName, how: string, also?: string): void {
@@ -162,26 +155,14 @@ describe(`IPC fuzzing: ${RUNS_PER_CHANNEL} malformed payloads per channel throug
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'atelier-ipc-fuzz-'));
-    const worker = join(dir, 'fake-engine-worker.mjs');
-    // Stands in for TensorFlow.js (no handler should ever reach the engine here anyway).
-    writeFileSync(
-      worker,
-      `import { parentPort } from 'node:worker_threads';
-const info = { state: 'ready', backend: 'cpu', tfjsVersion: '4.22.0', features: {}, error: null, ladder: [] };
-parentPort.on('message', (request) => {
-  if (request.method === 'info') parentPort.postMessage({ type: 'result', id: request.id, ok: true, value: info });
-  else parentPort.postMessage({ type: 'result', id: request.id, ok: false, error: { kind: 'engine-unavailable', message: 'fake engine' } });
-});
-`,
-    );
     const home = join(dir, 'home');
     mkdirSync(home);
     atelier = createAtelier({
-      engineWorkerUrl: pathToFileURL(worker),
+      engineWorkerUrl: writeFakeEngineWorker(dir),
       home,
       preferBackend: null,
       // Nothing outside the temp folder, and a download mirror that refuses at once.
-      datasetSources: { env: {}, systemDir: join(dir, 'no-system-copy'), mirrors: [`http://127.0.0.1:${await closedPort()}/`] },
+      datasetSources: { env: {}, systemDir: join(dir, 'no-system-copy'), mirrors: [await closedPortUrl()] },
     });
     // The real handlers, each noting that it ran: a malformed payload must never get that far.
     countingHandlers = Object.fromEntries(
