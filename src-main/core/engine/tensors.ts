@@ -7,16 +7,10 @@ import { PIXELS_PER_IMAGE } from '../dataset/files';
 
 type Tf = typeof tfType;
 
-/** Gather images by index into one float batch, scaled to [0, 1] (into `out` when given, e.g. a trainer's input buffer). */
-export function gatherPixels<Out extends Float32Array<ArrayBufferLike> = Float32Array<ArrayBuffer>>(
-  images: Uint8Array,
-  indices: ArrayLike<number>,
-  start: number,
-  end: number,
-  out: Out = new Float32Array((end - start) * PIXELS_PER_IMAGE) as Out,
-): Out {
+/** Gather images by index into one float batch, scaled to [0, 1]. */
+export function gatherPixels(images: Uint8Array, indices: ArrayLike<number>, start: number, end: number): Float32Array {
   const count = end - start;
-  if (out.length < count * PIXELS_PER_IMAGE) throw new Error(`gatherPixels: room for ${out.length} values, ${count} images need ${count * PIXELS_PER_IMAGE}`);
+  const out = new Float32Array(count * PIXELS_PER_IMAGE);
   for (let i = 0; i < count; i++) {
     const source = indices[start + i]! * PIXELS_PER_IMAGE;
     const target = i * PIXELS_PER_IMAGE;

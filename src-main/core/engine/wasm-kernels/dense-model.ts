@@ -17,17 +17,13 @@ type Tf = typeof tfNamespace;
 export interface DenseStackTraining {
   /** One batch: pixels as [0, 1] floats (count × inputs), labels as class indices. */
   step(pixels: Float32Array, labels: ArrayLike<number>, count: number): StepResult;
-  /** The trainer's own input buffer for a batch of `count`, to gather pixels into; then `stepOnInput`. */
-  inputBuffer(count: number): Float32Array;
-  stepOnInput(labels: ArrayLike<number>, count: number): StepResult;
-  /** The same with the images as bytes (0–255), scaled by 1/255 inside the step. */
+  /** The trainer's own buffer for a batch of `count` images as bytes (0–255), to copy into; then `stepOnBytes`, which scales them by 1/255. */
   inputByteBuffer(count: number): Uint8Array;
   stepOnBytes(labels: ArrayLike<number>, count: number): StepResult;
   /** Write the trained weights and Adam's state back into the model. */
   sync(): void;
   /** End the trainer's helper threads (after the last `sync`). */
   dispose(): void;
-  readonly layers: readonly DenseLayerSpec[];
   /** Threads sharing each step. */
   readonly threads: number;
 }
@@ -177,13 +173,10 @@ export function denseStackTraining(tf: Tf, model: tfNamespace.LayersModel, maxBa
   return {
     training: {
       step: (pixels, labels, count) => trainer.step(pixels, labels, count),
-      inputBuffer: (count) => trainer.inputBuffer(count),
-      stepOnInput: (labels, count) => trainer.stepOnInput(labels, count),
       inputByteBuffer: (count) => trainer.inputByteBuffer(count),
       stepOnBytes: (labels, count) => trainer.stepOnBytes(labels, count),
       sync,
       dispose: () => trainer.dispose(),
-      layers,
       threads: trainer.threads,
     },
     reason: undefined,
