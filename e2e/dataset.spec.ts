@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import type { Page } from '@playwright/test';
-import { CLASS_NAMES, DATASET_FILES, datasetFile } from '../src-main/core/dataset/files';
+import { DATASET_FILES, datasetFile } from '../src-main/core/dataset/files';
+import { CLASS_NAMES } from '../src-main/core/fashion-mnist';
 import { closedPortUrl, startMirror } from '../src-main/core/dataset/test-mirror';
 import { expect, startServer, stopServer, test, type AtelierServer, screenshot } from './fixtures';
 

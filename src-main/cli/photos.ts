@@ -7,7 +7,7 @@ import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Atelier } from '../app';
 import { PHOTO_MAX_PATHS, type CallName, type CallOutput, type PhotoBatch, type PhotoPreprocessing, type PhotoResult } from '../contract';
-import { CLASS_NAMES } from '../core/dataset/files';
+import { CLASS_NAMES } from '../core/fashion-mnist';
 import { AtelierError } from '../core/errors';
 import type { CliIo } from './commands';
 

@@ -82,26 +82,6 @@ export function datasetFile(split: SplitName, kind: 'images' | 'labels'): Datase
   return file;
 }
 
-/** Side of one image in pixels; every image is IMAGE_SIZE × IMAGE_SIZE, one byte per pixel. */
-export const IMAGE_SIZE = 28;
-/** Bytes per image (784). */
-export const PIXELS_PER_IMAGE = IMAGE_SIZE * IMAGE_SIZE;
-
-/** The tutorial's class names, indexed by label. */
-export const CLASS_NAMES: readonly string[] = Object.freeze([
-  'T-shirt/top',
-  'Trouser',
-  'Pullover',
-  'Dress',
-  'Coat',
-  'Sandal',
-  'Shirt',
-  'Sneaker',
-  'Bag',
-  'Ankle boot',
-]);
-
-export const CLASS_COUNT = CLASS_NAMES.length;
 
 /**
  * Official download locations, tried in order; each ends with `/` and holds the four `.gz` files.

@@ -4,7 +4,8 @@
  * root owns one `DatasetStore`; there is no module-level instance.
  */
 import { AtelierError } from '../errors';
-import { CLASS_COUNT, CLASS_NAMES, DATASET_FILES, IMAGE_SIZE, PIXELS_PER_IMAGE, formatCount, type DatasetFile, type SplitName } from './files';
+import { DATASET_FILES, formatCount, type DatasetFile, type SplitName } from './files';
+import { CLASS_COUNT, CLASS_NAMES, IMAGE_SIDE, PIXELS_PER_IMAGE } from '../fashion-mnist';
 import { parseIdx } from './idx';
 import type { DatasetSource, LocalSourceKind } from './sources';
 import { readVerifiedFile } from './verify';
@@ -74,7 +75,7 @@ function buildSplit(name: SplitName, images: { file: DatasetFile; bytes: Uint8Ar
   const labelArray = parseIdx(labels.bytes, { name: labels.file.name });
   const [count, rows, cols] = imageArray.shape;
   // The checksum already guarantees these; they stay because a wrong table entry would otherwise corrupt memory silently.
-  if (imageArray.dtype !== 'uint8' || imageArray.shape.length !== 3 || rows !== IMAGE_SIZE || cols !== IMAGE_SIZE || count === undefined) {
+  if (imageArray.dtype !== 'uint8' || imageArray.shape.length !== 3 || rows !== IMAGE_SIDE || cols !== IMAGE_SIDE || count === undefined) {
     throw new AtelierError('dataset-corrupt', `${images.file.name}: expected uint8 images of 28×28, got ${imageArray.dtype} [${imageArray.shape.join(', ')}]`);
   }
   if (labelArray.dtype !== 'uint8' || labelArray.shape.length !== 1 || labelArray.shape[0] !== count) {
@@ -209,7 +210,7 @@ export class DatasetStore {
       source: { ...dataset.source },
       verified: true,
       classNames: [...CLASS_NAMES],
-      imageSize: IMAGE_SIZE,
+      imageSize: IMAGE_SIDE,
       train: summarize(dataset.train),
       test: summarize(dataset.test),
     };

@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { TrainingConfig } from '../../contract';
-import { PIXELS_PER_IMAGE } from '../dataset/files';
+import { PIXELS_PER_IMAGE } from '../fashion-mnist';
 import { shoePair } from '../photos/shoe-pairs';
 import { buildModel, describePresets, inputShapeOf, PHOTO_ROBUST_CUT_SHARE, PHOTO_ROBUST_PAIR_SHARE, PHOTO_ROBUST_SHARE, presetCatalogue, trainingAugmentation, type ImageAugmentation } from './models';
 import { mulberry32 } from '../random';

@@ -6,7 +6,7 @@
  */
 import type * as tfType from '@tensorflow/tfjs';
 import { AtelierError } from '../errors';
-import { PIXELS_PER_IMAGE } from '../dataset/files';
+import { PIXELS_PER_IMAGE } from '../fashion-mnist';
 import type { ModelDescription } from './protocol';
 import { predictProbabilities } from './tensors';
 

@@ -9,11 +9,9 @@ import type { Preset, PresetId, TrainingConfig } from '../../contract';
 import { augmentPhotoLike, type PhotoAugmentation } from '../photos/augment';
 import { cutAtEdges } from '../photos/edge-cut';
 import { FOOTWEAR_CLASSES, shoePair } from '../photos/shoe-pairs';
+import { CLASS_COUNT, IMAGE_SIDE } from '../fashion-mnist';
 
 type Tf = typeof tfType;
-
-export const IMAGE_SIDE = 28;
-export const CLASS_COUNT = 10;
 
 const BASE_DEFAULTS = { epochs: 5, batchSize: 32, learningRate: 0.001, hiddenUnits: 128, validationSplit: 0, seed: 42, trainLimit: null };
 

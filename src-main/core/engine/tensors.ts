@@ -3,7 +3,7 @@
  * labels as float32 (the wasm backend's `floor` rejects int32, and sparse losses floor labels).
  */
 import type * as tfType from '@tensorflow/tfjs';
-import { PIXELS_PER_IMAGE } from '../dataset/files';
+import { PIXELS_PER_IMAGE } from '../fashion-mnist';
 
 type Tf = typeof tfType;
 

@@ -5,7 +5,7 @@
  */
 import type * as tfType from '@tensorflow/tfjs';
 import type { EpochMetrics, TrainingConfig } from '../../contract';
-import { CLASS_COUNT, PIXELS_PER_IMAGE } from '../dataset/files';
+import { CLASS_COUNT, PIXELS_PER_IMAGE } from '../fashion-mnist';
 import { lossAndAccuracy } from '../evaluation/metrics';
 import { trainingAugmentation, type ImageAugmentation } from './models';
 import { mulberry32, shuffleInPlace } from '../random';

@@ -5,7 +5,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { AtelierError, toErrorInfo } from '../errors';
-import { CLASS_NAMES, PIXELS_PER_IMAGE } from '../dataset/files';
+import { CLASS_NAMES, PIXELS_PER_IMAGE } from '../fashion-mnist';
 import { loadDataset, type FashionMnist } from '../dataset/store';
 import type { DatasetSource } from '../dataset/sources';
 import { score } from '../evaluation/metrics';

@@ -18,7 +18,7 @@ import type { CallName, CallOutput, ExportFormat, PresetId, TrainingConfig } fro
 import { dispatch } from '../../dispatch';
 import { engineWorkerUrl } from '../../locations';
 import { APP_VERSION } from '../../version';
-import { CLASS_NAMES, PIXELS_PER_IMAGE } from '../dataset/files';
+import { CLASS_NAMES, PIXELS_PER_IMAGE } from '../fashion-mnist';
 import { saveModel } from '../engine/model-io';
 import { METADATA_FILE, ModelMetadataSchema } from './metadata';
 import { ModelExchange } from './service';

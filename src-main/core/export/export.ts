@@ -7,7 +7,7 @@ import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ExportFormat, ModelArchive, ModelExport } from '../../contract';
-import { CLASS_NAMES, PIXELS_PER_IMAGE } from '../dataset/files';
+import { CLASS_NAMES, PIXELS_PER_IMAGE } from '../fashion-mnist';
 import type { EngineClient } from '../engine/client';
 import type { ModelDescription } from '../engine/protocol';
 import { AtelierError } from '../errors';

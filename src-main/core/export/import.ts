@@ -9,7 +9,7 @@ import { copyFile, mkdir, mkdtemp, readFile, readdir, rename, rm, stat, writeFil
 import { tmpdir } from 'node:os';
 import { basename, dirname, isAbsolute, join, normalize, resolve, sep } from 'node:path';
 import { BackendNameSchema, type Evaluation, type ModelImport } from '../../contract';
-import { CLASS_NAMES } from '../dataset/files';
+import { CLASS_NAMES } from '../fashion-mnist';
 import type { EngineClient } from '../engine/client';
 import { AtelierError, toErrorInfo } from '../errors';
 import type { RunStore } from '../runs/store';

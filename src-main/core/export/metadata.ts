@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { EpochMetricsSchema, ExportFormatSchema, TrainingConfigSchema, type Evaluation, type EpochMetrics, type ExportFormat } from '../../contract';
-import { CLASS_NAMES } from '../dataset/files';
+import { CLASS_NAMES } from '../fashion-mnist';
 import type { RunRecord } from '../runs/store';
 import { PREPROCESSING_DESCRIPTION } from '../photos/preprocess';
 

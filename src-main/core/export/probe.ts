@@ -3,10 +3,9 @@
  * must work where Fashion-MNIST is not installed), half noise and half bright blocks on black so
  * both dense and garment-like inputs are compared.
  */
-import { PIXELS_PER_IMAGE } from '../dataset/files';
+import { IMAGE_SIDE as SIDE, PIXELS_PER_IMAGE } from '../fashion-mnist';
 import { mulberry32 } from '../random';
 
-const SIDE = 28;
 
 /** `count` images of 28×28 values in [0, 1], row-major, one after another. */
 export function probeImages(count = 12, seed = 20_24): Float32Array {

@@ -1,5 +1,5 @@
 import sharp from 'sharp';
-import { FASHION_MNIST_SIZE } from './preprocess.js';
+import { IMAGE_SIDE } from '../fashion-mnist';
 import type { PreprocessSteps } from './preprocess.js';
 
 /** The pictures `preprocessPhoto` keeps, by name, so the UI can show them side by side. */
@@ -38,6 +38,6 @@ function stepPixels(steps: PreprocessSteps, step: PreprocessStepName): { width: 
     case 'separated':
       return { ...steps.separated, channels: 1 };
     case 'final28':
-      return { width: FASHION_MNIST_SIZE, height: FASHION_MNIST_SIZE, channels: 1, data: steps.final28 };
+      return { width: IMAGE_SIDE, height: IMAGE_SIDE, channels: 1, data: steps.final28 };
   }
 }

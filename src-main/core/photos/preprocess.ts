@@ -1,3 +1,4 @@
+import { IMAGE_SIDE } from '../fashion-mnist';
 import type { Box, FloatImage, GrayImage, Mask, RgbaImage } from './image.js';
 
 /**
@@ -9,9 +10,6 @@ import type { Box, FloatImage, GrayImage, Mask, RgbaImage } from './image.js';
  *
  * Each step is a small pure function on plain typed arrays; `preprocessPhoto` runs them all.
  */
-
-/** Fashion-MNIST's side length. */
-export const FASHION_MNIST_SIZE = 28;
 
 /**
  * `preprocessPhoto` in words, for exported model metadata and help texts: one source, so the
@@ -807,7 +805,7 @@ export function fitLongestSide(width: number, height: number, box: number): { wi
 }
 
 /** Paste `image` into a black `size × size` canvas, its bounding box centred (Fashion-MNIST's convention). */
-export function centreOnCanvas(image: FloatImage, size = FASHION_MNIST_SIZE): FloatImage {
+export function centreOnCanvas(image: FloatImage, size = IMAGE_SIDE): FloatImage {
   const data = new Float32Array(size * size);
   const left = Math.floor((size - image.width) / 2);
   const top = Math.floor((size - image.height) / 2);
@@ -881,7 +879,7 @@ const MAX_GARMENT_SHARE = 0.97;
 /** Run every step: separate, negate (light garment on black), stretch, crop, fit, centre, scale to 0..255. */
 export function preprocessPhoto(photo: { readonly image: RgbaImage }, options: PreprocessOptions = {}): PreprocessedPhoto {
   const original = photo.image;
-  const box = options.box ?? FASHION_MNIST_SIZE;
+  const box = options.box ?? IMAGE_SIDE;
   const notes: string[] = [];
   const gray = toGray(original);
   let { mask } = separateGarment(original);

@@ -5,13 +5,13 @@
  */
 import { basename, resolve } from 'node:path';
 import type { PhotoBatch, PhotoPreprocessing, PhotoProgress, PhotoResult, PhotoSteps } from '../../contract';
-import { CLASS_NAMES } from '../dataset/files';
+import { CLASS_NAMES, IMAGE_SIDE, PIXELS_PER_IMAGE } from '../fashion-mnist';
 import type { EngineClient } from '../engine/client';
 import { AtelierError, toErrorInfo, type ErrorInfo } from '../errors';
 import type { RunStore } from '../runs/store';
 import { collectPhotoPaths, decodePhoto, type DecodedPhoto, type PhotoLimits } from './decode';
 import { stepToDataUrl } from './png';
-import { FASHION_MNIST_SIZE, preprocessPhoto, resizeArea, toGray, type PreprocessSteps } from './preprocess';
+import { preprocessPhoto, resizeArea, toGray, type PreprocessSteps } from './preprocess';
 
 /**
  * When a prediction is shown as "not sure". A photo is outside the domain the model learnt, so
@@ -159,7 +159,7 @@ export class PhotoService {
     let probabilities: Float32Array = new Float32Array(0);
     if (good.length > 0) {
       report('predicting');
-      const pixels = new Float32Array(good.length * FASHION_MNIST_SIZE * FASHION_MNIST_SIZE);
+      const pixels = new Float32Array(good.length * PIXELS_PER_IMAGE);
       good.forEach(({ prepared }, i) => pixels.set(prepared.input, i * prepared.input.length));
       ({ probabilities } = await this.#engine.request('predict', { modelDir: run.modelDir, pixels }));
     }
@@ -221,7 +221,7 @@ async function prepare(decoded: DecodedPhoto, preprocessing: PhotoPreprocessing,
  */
 export function preprocessNaively(decoded: { readonly image: DecodedPhoto['image'] }): { input: Float32Array; steps: PreprocessSteps; foundGarment: boolean; notes: string[] } {
   const gray = toGray(decoded.image);
-  const small = resizeArea(gray, FASHION_MNIST_SIZE, FASHION_MNIST_SIZE);
+  const small = resizeArea(gray, IMAGE_SIDE, IMAGE_SIDE);
   const final28 = Uint8Array.from(small.data, (v) => Math.round(Math.min(255, Math.max(0, v))));
   const input = Float32Array.from(final28, (v) => v / 255);
   const mask = { width: gray.width, height: gray.height, data: new Uint8Array(gray.width * gray.height).fill(1) };

@@ -6,7 +6,7 @@
 import type { BatchProgress, EpochMetrics, Evaluation, EvaluationSamples, TrainingConfig, TrainingState } from '../../contract';
 import { TrainingConfigSchema } from '../../contract';
 import type { EventHub } from '../../events';
-import { CLASS_COUNT, PIXELS_PER_IMAGE } from '../dataset/files';
+import { CLASS_COUNT, PIXELS_PER_IMAGE } from '../fashion-mnist';
 import type { DatasetSource } from '../dataset/sources';
 import type { DatasetStore } from '../dataset/store';
 import type { EngineClient } from '../engine/client';

@@ -7,7 +7,8 @@
 import type { AtelierBridge, DatasetSummary, SplitName } from '../../../src-main/contract';
 import { ApiError, unwrap } from './api';
 import { pagesCovering } from './dataset-grid';
-import { PIXELS_PER_IMAGE, decodePixels } from './dataset-images';
+import { PIXELS_PER_IMAGE } from '../../../src-main/core/fashion-mnist';
+import { decodePixels } from './dataset-images';
 
 /** Images per `dataset.page` request: a few screens' worth, about 200 KB of pixels. */
 export const PAGE_SIZE = 256;

@@ -3,8 +3,7 @@
  * to `ImageData` (tutorial-style dark-on-white, or through a colour map), and the colour maps.
  */
 
-export const IMAGE_SIDE = 28;
-export const PIXELS_PER_IMAGE = IMAGE_SIDE * IMAGE_SIDE;
+import { IMAGE_SIDE } from '../../../src-main/core/fashion-mnist';
 
 /** The contract's base64 pixel block as bytes. */
 export function decodePixels(base64: string): Uint8Array {

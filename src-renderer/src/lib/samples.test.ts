@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { decodeSamples, PIXELS_PER_IMAGE } from './samples';
+import { PIXELS_PER_IMAGE } from '../../../src-main/core/fashion-mnist';
+import { decodeSamples } from './samples';
 
 const base64 = (bytes: Uint8Array): string => btoa(Array.from(bytes, (byte) => String.fromCharCode(byte)).join(''));
 

@@ -1,7 +1,6 @@
 /** Test images with their predictions, as `evaluation.samples` sends them, unpacked for drawing. */
 import type { EvaluationSamples } from '../../../src-main/contract';
-
-export const PIXELS_PER_IMAGE = 784;
+import { PIXELS_PER_IMAGE } from '../../../src-main/core/fashion-mnist';
 
 export interface SampleItem {
   index: number;

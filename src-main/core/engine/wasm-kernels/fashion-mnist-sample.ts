@@ -1,6 +1,7 @@
 import { createReadStream, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createGunzip } from 'node:zlib';
+import { PIXELS_PER_IMAGE } from '../../fashion-mnist';
 
 /**
  * The first few Fashion-MNIST training images, for the training tests and the measurement
@@ -47,7 +48,7 @@ export interface FashionMnistSample {
 export async function readFashionMnistSample(count: number, dir = FASHION_MNIST_DIR): Promise<FashionMnistSample> {
   const imageFile = join(dir, IMAGES);
   const labelFile = join(dir, LABELS);
-  const imageBytes = await gunzipPrefix(imageFile, 16 + count * 784);
+  const imageBytes = await gunzipPrefix(imageFile, 16 + count * PIXELS_PER_IMAGE);
   const labelBytes = await gunzipPrefix(labelFile, 8 + count);
   const header = (bytes: Buffer, i: number) => bytes.readUInt32BE(i * 4);
   if (header(imageBytes, 0) !== 0x803 || header(imageBytes, 2) !== 28 || header(imageBytes, 3) !== 28) {
@@ -58,7 +59,7 @@ export async function readFashionMnistSample(count: number, dir = FASHION_MNIST_
   }
   const available = Math.min(header(imageBytes, 1), header(labelBytes, 1));
   if (count > available) throw new Error(`${dir}: asked for ${count} images, the files hold ${available}`);
-  const images = new Float32Array(count * 784);
+  const images = new Float32Array(count * PIXELS_PER_IMAGE);
   for (let i = 0; i < images.length; i++) images[i] = imageBytes[16 + i]! / 255;
   const labels = new Float32Array(count);
   for (let i = 0; i < count; i++) {

@@ -1,6 +1,7 @@
 import type * as tfNamespace from '@tensorflow/tfjs';
 import type { FashionMnistSample } from './fashion-mnist-sample.js';
 import { cnnPreset, tutorialMlp } from './reference-models.js';
+import { PIXELS_PER_IMAGE } from '../../fashion-mnist';
 
 type Tf = typeof tfNamespace;
 
@@ -43,7 +44,7 @@ export async function measureTrainingThroughput(tf: Tf, data: FashionMnistSample
   const shape = options.model === 'mlp' ? [28, 28] : [28, 28, 1];
   const step = async (index: number): Promise<number> => {
     const start = (index * batchSize) % Math.max(1, data.count - batchSize + 1);
-    const xs = tf.tensor(data.images.subarray(start * 784, (start + batchSize) * 784), [batchSize, ...shape]);
+    const xs = tf.tensor(data.images.subarray(start * PIXELS_PER_IMAGE, (start + batchSize) * PIXELS_PER_IMAGE), [batchSize, ...shape]);
     const ys = tf.tensor2d(data.labels.subarray(start, start + batchSize), [batchSize, 1]);
     try {
       const result = await model.trainOnBatch(xs, ys);
