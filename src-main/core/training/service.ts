@@ -3,9 +3,8 @@
  * persisted as it happens so a dead worker loses nothing that was recorded, and evaluated on
  * the test set at the end. The engine worker does the tensor work.
  */
-import type { BatchProgress, EpochMetrics, Evaluation, EvaluationSamples, TrainingConfig, TrainingState } from '../../contract';
+import type { BatchProgress, EpochMetrics, EventName, EventPayload, Evaluation, EvaluationSamples, TrainingConfig, TrainingState } from '../../contract';
 import { TrainingConfigSchema } from '../../contract';
-import type { EventHub } from '../../events';
 import { CLASS_COUNT, PIXELS_PER_IMAGE } from '../fashion-mnist';
 import type { DatasetSource } from '../dataset/sources';
 import type { DatasetStore } from '../dataset/store';
@@ -15,10 +14,15 @@ import { argmax } from '../evaluation/metrics';
 import { AtelierError, toErrorInfo } from '../errors';
 import type { RunStore } from '../runs/store';
 
+/** Where training events go; the shells' event hub fits, and core needs nothing more from it. */
+export interface EventSink {
+  emit<E extends EventName>(name: E, payload: EventPayload<E>): void;
+}
+
 export interface TrainingServiceOptions {
   engine: EngineClient;
   runs: RunStore;
-  events: EventHub;
+  events: EventSink;
   dataset: DatasetStore;
   /** Where Fashion-MNIST is now (null when it is not on this computer). */
   locateDataset: () => Promise<DatasetSource | null>;
