@@ -115,7 +115,9 @@ describe.skipIf(!haveData)('training service (real worker, real data)', () => {
     const result = await dispatch(atelier.handlers, 'training.start', { ...quick(), epochs: 0 }, { shell: 'cli' });
     expect(result).toMatchObject({ ok: false, error: { kind: 'invalid-payload' } });
     if (!result.ok) expect(result.error.message).toMatch(/Epochs must be at least 1/);
-    await expect(atelier.training.start({ ...quick(), learningRate: -1 })).rejects.toMatchObject({ kind: 'invalid-config' });
+    const negative = await dispatch(atelier.handlers, 'training.start', { ...quick(), learningRate: -1 }, { shell: 'cli' });
+    expect(negative).toMatchObject({ ok: false, error: { kind: 'invalid-payload' } });
+    if (!negative.ok) expect(negative.error.message).toMatch(/Learning rate must be above 0/);
     expect((await atelier.runs.list()).length).toBe(before);
   });
 

@@ -4,7 +4,6 @@
  * the test set at the end. The engine worker does the tensor work.
  */
 import type { BatchProgress, EpochMetrics, EventName, EventPayload, Evaluation, EvaluationSamples, TrainingConfig, TrainingState } from '../../contract';
-import { TrainingConfigSchema } from '../../contract';
 import { CLASS_COUNT, PIXELS_PER_IMAGE } from '../fashion-mnist';
 import type { DatasetSource } from '../dataset/sources';
 import type { DatasetStore } from '../dataset/store';
@@ -72,11 +71,11 @@ export class TrainingService {
     this.#options.events.emit('training.state', this.state());
   }
 
-  /** Validate, create the run, and start training in the background. Resolves with the run id once it is running. */
-  async start(input: TrainingConfig): Promise<{ runId: string }> {
-    const parsed = TrainingConfigSchema.safeParse(input);
-    if (!parsed.success) throw new AtelierError('invalid-config', parsed.error.issues.map((issue) => issue.message).join(' '));
-    const config = parsed.data;
+  /**
+   * Create the run and start training in the background. Resolves with the run id once it is running.
+   * The config is already valid: every shell reaches this through dispatch, which checks it against the contract.
+   */
+  async start(config: TrainingConfig): Promise<{ runId: string }> {
     if (this.#active || this.#starting) {
       throw new AtelierError('busy', `A training is already running (run ${this.#active?.runId ?? 'starting'}). Stop it first, or wait for it to finish.`);
     }
