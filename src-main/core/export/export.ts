@@ -3,7 +3,7 @@
  * `atelier-model.json`. The folder is written beside the target, re-loaded and checked against
  * the engine's own predictions on probe images, and only then moved into place.
  */
-import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
+import { lstat, mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ExportFormat, ModelArchive, ModelExport } from '../../contract';
@@ -13,9 +13,9 @@ import type { ModelDescription } from '../engine/protocol';
 import { AtelierError } from '../errors';
 import { writeFileAtomic, writeJsonAtomic } from '../fs-atomic';
 import type { RunRecord, RunStore } from '../runs/store';
-import { writeFolderAtomically } from './atomic-folder';
+import { writeFolderAtomically, type FolderFs } from './atomic-folder';
 import { assertCompatible } from './compat';
-import { buildMetadata, METADATA_FILE, type ModelMetadata } from './metadata';
+import { buildMetadata, METADATA_FILE, readMetadata, type ModelMetadata } from './metadata';
 import { ONNX_INPUT_NAME, ONNX_OUTPUT_NAME, toOnnx } from './onnx/convert';
 import { decodeOnnx, encodeOnnx } from './onnx/model';
 import { runOnnxReference } from './onnx/reference';
@@ -37,6 +37,8 @@ export interface ExportContext {
   atelierVersion: string;
   /** Tests: runs inside the temporary folder once the weights are on disk (throw to simulate a failure). */
   afterWeightsWritten?: (tempDir: string, format: ExportFormat) => Promise<void> | void;
+  /** Tests: the export folder's file-system calls, to provoke errors (EACCES, ENOSPC) that root cannot. */
+  folderFs?: FolderFs;
 }
 
 export interface ExportRequest {
@@ -44,6 +46,28 @@ export interface ExportRequest {
   format: ExportFormat;
   path: string;
   force: boolean;
+}
+
+/** Every file an export of `format` consists of: what `--force` may replace, and nothing else. */
+export function exportedFiles(format: ExportFormat): string[] {
+  return format === 'onnx' ? [METADATA_FILE, ONNX_MODEL_FILE] : [METADATA_FILE, TFJS_MODEL_FILE, TFJS_WEIGHTS_FILE];
+}
+
+/**
+ * The entries of an existing folder that an Atelier export of the format its atelier-model.json
+ * records would not have written (folders shown with a trailing slash). The file list comes from
+ * the format, not from the marker, so a marker naming other files cannot make them replaceable.
+ */
+export async function foreignExportEntries(dir: string, entries: string[]): Promise<string[]> {
+  const metadata = await readMetadata(dir);
+  const own = new Set(metadata ? exportedFiles(metadata.format) : []);
+  const foreign: string[] = [];
+  for (const entry of [...entries].sort()) {
+    const info = await lstat(join(dir, entry)).catch(() => null);
+    if (info?.isFile() && own.has(entry)) continue;
+    foreign.push(info?.isDirectory() ? `${entry}/` : entry);
+  }
+  return foreign;
 }
 
 /** A folder name that says what is inside, e.g. "fashion-cnn-2025-06-01-onnx". */
@@ -125,7 +149,8 @@ export async function exportRun(context: ExportContext, request: ExportRequest):
   let files: ModelExport['files'] = [];
   await writeFolderAtomically(request.path, {
     force: request.force,
-    isReplaceable: (entries) => entries.includes(METADATA_FILE),
+    foreignEntries: foreignExportEntries,
+    ...(context.folderFs ? { fs: context.folderFs } : {}),
     build: async (temp) => {
       const afterWeights = () => context.afterWeightsWritten?.(temp, request.format);
       if (request.format === 'tfjs') {

@@ -27,6 +27,8 @@ export interface ModelExchangeOptions {
   dialogs?: ModelDialogs | undefined;
   /** Tests: see `ExportContext.afterWeightsWritten`. */
   afterWeightsWritten?: ExportContext['afterWeightsWritten'];
+  /** Tests: see `ExportContext.folderFs`. */
+  folderFs?: ExportContext['folderFs'];
 }
 
 export class ModelExchange {
@@ -38,8 +40,8 @@ export class ModelExchange {
   }
 
   #context(): ExportContext {
-    const { engine, runs, atelierVersion, afterWeightsWritten } = this.#options;
-    return { engine, runs, atelierVersion, ...(afterWeightsWritten ? { afterWeightsWritten } : {}) };
+    const { engine, runs, atelierVersion, afterWeightsWritten, folderFs } = this.#options;
+    return { engine, runs, atelierVersion, ...(afterWeightsWritten ? { afterWeightsWritten } : {}), ...(folderFs ? { folderFs } : {}) };
   }
 
   #serial<T>(work: () => Promise<T>): Promise<T> {
