@@ -3,17 +3,16 @@
  * Runs trained here appear in the app and the other way round (same data folder).
  */
 import { parseArgs } from 'node:util';
-import { engineWorkerUrl, rendererDir } from '../locations';
-import { createAtelier, type Atelier } from '../app';
-import { dispatch } from '../dispatch';
-import type { CallName, CallOutput, EventPayload } from '../contract';
-import { AtelierError, fromErrorInfo, toErrorInfo } from '../core/errors';
+import { rendererDir } from '../locations';
+import type { EventPayload } from '../contract';
+import { AtelierError, toErrorInfo } from '../core/errors';
 import { APP_VERSION } from '../version';
 import { formatEpoch, formatEvaluation, formatRuns, formatSystemInfo } from './format';
 import { commandDataset } from './dataset';
 import { commandExport, commandImport, EXPORT_HELP_LINES } from './export';
 import { BENCH_HELP_LINES, commandBench } from './bench';
 import { commandClassify, commandPhotosEval, PHOTOS_HELP_LINES } from './photos';
+import { cliDeps, withAtelier } from './session';
 
 const HELP = `Atelier ${APP_VERSION} — train, judge, use and export a Fashion-MNIST clothing classifier.
 
@@ -55,27 +54,15 @@ const defaultIo: CliIo = {
   err: (text) => process.stderr.write(`${text}\n`),
 };
 
-function makeAtelier(): Atelier {
-  return createAtelier({ engineWorkerUrl: engineWorkerUrl() });
-}
-
-/** Call through the same dispatcher the UIs use, so the CLI sees exactly what they see. */
-async function call<C extends CallName>(atelier: Atelier, channel: C, input: unknown): Promise<CallOutput<C>> {
-  const result = await dispatch(atelier.handlers, channel, input, { shell: 'cli' });
-  if (!result.ok) throw fromErrorInfo(result.error);
-  return result.value as CallOutput<C>;
-}
+const { call, resolveRun } = cliDeps;
 
 async function commandSystem(args: string[], io: CliIo): Promise<number> {
   const { values } = parseArgs({ args, options: { json: { type: 'boolean', default: false } }, strict: true });
-  const atelier = makeAtelier();
-  try {
+  return withAtelier(cliDeps, async (atelier) => {
     const info = await call(atelier, 'system.info', {});
     io.out(values.json ? JSON.stringify(info, null, 2) : formatSystemInfo(info));
     return 0;
-  } finally {
-    await atelier.dispose();
-  }
+  });
 }
 
 async function commandServe(args: string[], io: CliIo): Promise<number> {
@@ -86,22 +73,23 @@ async function commandServe(args: string[], io: CliIo): Promise<number> {
     return 2;
   }
   const { startWebServer } = await import('../web/server');
-  const atelier = makeAtelier();
-  const server = await startWebServer({
-    atelier,
-    rendererDir: rendererDir(),
-    port,
+  return withAtelier(cliDeps, async (atelier) => {
+    const server = await startWebServer({
+      atelier,
+      rendererDir: rendererDir(),
+      port,
+    });
+    io.out(`Atelier is running in your browser at:\n\n  ${server.url}\n\nOnly this machine can connect (127.0.0.1); the token in the URL is required. Press Ctrl+C to stop.`);
+    void atelier.engine.info().catch(() => undefined); // warm the engine while the page loads
+    await new Promise<void>((done) => {
+      const stop = (): void => {
+        void server.close().then(done);
+      };
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+    return 0;
   });
-  io.out(`Atelier is running in your browser at:\n\n  ${server.url}\n\nOnly this machine can connect (127.0.0.1); the token in the URL is required. Press Ctrl+C to stop.`);
-  void atelier.engine.info().catch(() => undefined); // warm the engine while the page loads
-  await new Promise<void>((done) => {
-    const stop = (): void => {
-      void server.close().then(() => atelier.dispose()).then(done);
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
-  return 0;
 }
 
 function numberOption(name: string, value: string | undefined): number | undefined {
@@ -127,8 +115,7 @@ async function commandTrain(args: string[], io: CliIo): Promise<number> {
     },
     strict: true,
   });
-  const atelier = makeAtelier();
-  try {
+  return withAtelier(cliDeps, async (atelier) => {
     const presets = await call(atelier, 'training.presets', {});
     const preset = presets.find((candidate) => candidate.id === values.preset);
     if (!preset) throw new AtelierError('invalid-config', `Unknown preset "${values.preset}". Choose one of: ${presets.map((p) => p.id).join(', ')}.`);
@@ -174,46 +161,30 @@ async function commandTrain(args: string[], io: CliIo): Promise<number> {
       if (evaluation) io.out(formatEvaluation(evaluation));
     }
     return run.status === 'failed' ? 1 : 0;
-  } finally {
-    await atelier.dispose();
-  }
+  });
 }
 
 function definedOnly<T extends Record<string, unknown>>(values: T): Partial<T> {
   return Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined)) as Partial<T>;
 }
 
-async function resolveRun(atelier: Atelier, run: string | undefined): Promise<string> {
-  if (!run) throw new AtelierError('invalid-payload', 'Name a run with --run ID (or --run latest); `atelier runs` lists them.');
-  if (run !== 'latest') return run;
-  const latest = await atelier.runs.latestWithModel();
-  if (!latest) throw new AtelierError('no-model', 'There is no trained run yet. Train one with `atelier train`.');
-  return latest;
-}
-
 async function commandEvaluate(args: string[], io: CliIo): Promise<number> {
   const { values } = parseArgs({ args, options: { run: { type: 'string' }, json: { type: 'boolean', default: false }, recompute: { type: 'boolean', default: false } }, strict: true });
-  const atelier = makeAtelier();
-  try {
+  return withAtelier(cliDeps, async (atelier) => {
     const runId = await resolveRun(atelier, values.run);
     const evaluation = await call(atelier, 'evaluation.get', { runId, recompute: values.recompute });
     io.out(values.json ? JSON.stringify(evaluation) : formatEvaluation(evaluation));
     return 0;
-  } finally {
-    await atelier.dispose();
-  }
+  });
 }
 
 async function commandRuns(args: string[], io: CliIo): Promise<number> {
   const { values } = parseArgs({ args, options: { json: { type: 'boolean', default: false } }, strict: true });
-  const atelier = makeAtelier();
-  try {
+  return withAtelier(cliDeps, async (atelier) => {
     const runs = await call(atelier, 'runs.list', {});
     io.out(values.json ? JSON.stringify(runs, null, 2) : formatRuns(runs));
     return 0;
-  } finally {
-    await atelier.dispose();
-  }
+  });
 }
 
 /** Entry point; returns the exit code. */
@@ -242,17 +213,17 @@ export async function runCli(argv: string[], io: CliIo = defaultIo): Promise<num
       case 'runs':
         return await commandRuns(rest, io);
       case 'dataset':
-        return await commandDataset(rest, io, { makeAtelier, call });
+        return await commandDataset(rest, io, cliDeps);
       case 'export':
-        return await commandExport(rest, io, { makeAtelier, call, resolveRun });
+        return await commandExport(rest, io, cliDeps);
       case 'import':
-        return await commandImport(rest, io, { makeAtelier, call, resolveRun });
+        return await commandImport(rest, io, cliDeps);
       case 'bench':
         return await commandBench(rest, io);
       case 'classify':
-        return await commandClassify(rest, io, { makeAtelier, call, resolveRun });
+        return await commandClassify(rest, io, cliDeps);
       case 'photos-eval':
-        return await commandPhotosEval(rest, io, { makeAtelier, call, resolveRun });
+        return await commandPhotosEval(rest, io, cliDeps);
       default:
         io.err(`Unknown command "${command}". Run \`atelier --help\` for the list.`);
         return 2;

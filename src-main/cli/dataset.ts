@@ -3,10 +3,10 @@
  * the same calls the app makes (a folder chosen here is the one the app uses, and back).
  */
 import { parseArgs } from 'node:util';
-import type { Atelier } from '../app';
-import { calls, type CallName, type CallOutput, type DatasetSources, type DatasetSummary, type DownloadProgress } from '../contract';
+import { calls, type DatasetSources, type DatasetSummary, type DownloadProgress } from '../contract';
 import { AtelierError, toErrorInfo, type ErrorInfo } from '../core/errors';
 import type { CliIo } from './commands';
+import { withAtelier, type CliDeps } from './session';
 
 export const DATASET_HELP = `Usage: atelier dataset <info|fetch|use> [options]
 
@@ -16,12 +16,6 @@ export const DATASET_HELP = `Usage: atelier dataset <info|fetch|use> [options]
                                mirror URL given (a base URL holding the four .gz files), or copy
                                from a folder; every file is verified before the cache changes
   use DIR | --forget           Use this folder first from now on, in the app too (or forget it)`;
-
-/** What the dataset commands borrow from commands.ts, so both share one way of building and calling the core. */
-export interface DatasetCliDeps {
-  makeAtelier: () => Atelier;
-  call: <C extends CallName>(atelier: Atelier, channel: C, input: unknown) => Promise<CallOutput<C>>;
-}
 
 /** `atelier dataset info --json`: the summary of what was read and verified, plus every source. */
 export interface DatasetInfoJson {
@@ -46,7 +40,7 @@ const SOURCE_LABELS: Record<string, string> = {
   download: 'download',
 };
 
-export async function commandDataset(args: string[], io: CliIo, deps: DatasetCliDeps): Promise<number> {
+export async function commandDataset(args: string[], io: CliIo, deps: CliDeps): Promise<number> {
   const [sub, ...rest] = args;
   switch (sub) {
     case 'info':
@@ -67,10 +61,9 @@ export async function commandDataset(args: string[], io: CliIo, deps: DatasetCli
   }
 }
 
-async function datasetInfo(args: string[], io: CliIo, deps: DatasetCliDeps): Promise<number> {
+async function datasetInfo(args: string[], io: CliIo, deps: CliDeps): Promise<number> {
   const { values } = parseArgs({ args, options: { json: { type: 'boolean', default: false } }, strict: true });
-  const atelier = deps.makeAtelier();
-  try {
+  return withAtelier(deps, async (atelier) => {
     const sources = await deps.call(atelier, 'dataset.sources', {});
     let summary: DatasetSummary | null = null;
     let error: ErrorInfo | null = null;
@@ -95,9 +88,7 @@ async function datasetInfo(args: string[], io: CliIo, deps: DatasetCliDeps): Pro
     else io.out(formatDatasetInfo(info));
     if (error && !values.json) io.err(`atelier dataset info: ${error.message}`);
     return error ? 1 : 0;
-  } finally {
-    await atelier.dispose();
-  }
+  });
 }
 
 /** The terminal form of `dataset info`. */
@@ -128,47 +119,47 @@ export function formatDatasetInfo(info: DatasetInfoJson): string {
 
 const URL_PATTERN = /^[a-z][a-z0-9+.-]*:\/\//i;
 
-async function datasetFetch(args: string[], io: CliIo, deps: DatasetCliDeps): Promise<number> {
+async function datasetFetch(args: string[], io: CliIo, deps: CliDeps): Promise<number> {
   const { values } = parseArgs({ args, options: { from: { type: 'string' }, json: { type: 'boolean', default: false } }, strict: true });
-  const atelier = deps.makeAtelier();
-  const tty = !values.json && process.stderr.isTTY === true;
-  const unsubscribe = atelier.events.subscribe((name, payload) => {
-    if (name !== 'dataset.progress' || values.json) return;
-    const progress = payload as DownloadProgress;
-    if (tty) process.stderr.write(`\r${formatProgress(progress)}\u001b[K`);
-    else if (progress.phase === 'done') io.err(`  ✔ ${progress.file} (${formatMegabytes(progress.receivedBytes)}) verified`);
+  return withAtelier(deps, async (atelier) => {
+    const tty = !values.json && process.stderr.isTTY === true;
+    const unsubscribe = atelier.events.subscribe((name, payload) => {
+      if (name !== 'dataset.progress' || values.json) return;
+      const progress = payload as DownloadProgress;
+      if (tty) process.stderr.write(`\r${formatProgress(progress)}\u001b[K`);
+      else if (progress.phase === 'done') io.err(`  ✔ ${progress.file} (${formatMegabytes(progress.receivedBytes)}) verified`);
+    });
+    const stop = (): void => {
+      atelier.datasets.cancelDownload();
+    };
+    process.once('SIGINT', stop);
+    try {
+      let report: DatasetSources;
+      const from = values.from;
+      if (from !== undefined && !URL_PATTERN.test(from)) {
+        if (!values.json) io.out(`Copying Fashion-MNIST from ${from} into ${atelier.datasets.cacheDir}, verifying each file…`);
+        report = await atelier.datasets.importFolder(from);
+      } else {
+        // The contract's own check, so a bad URL is refused in the words the app uses.
+        const input = calls['dataset.download'].input.safeParse(from === undefined ? {} : { mirror: from });
+        if (!input.success) throw new AtelierError('invalid-payload', `--from ${from}: ${input.error.issues[0]?.message ?? 'not a mirror URL'}`);
+        if (!values.json) io.out(`Downloading Fashion-MNIST from ${from ?? atelier.datasets.mirrors[0]} into ${atelier.datasets.cacheDir}; Ctrl+C cancels.`);
+        // The service's own promise (the contract call answers at once); progress still arrives as events.
+        report = await atelier.datasets.download(input.data.mirror ? { mirror: input.data.mirror } : {});
+      }
+      if (tty) process.stderr.write('\n');
+      const cache = report.sources.find((source) => source.kind === 'cache');
+      if (values.json) io.out(JSON.stringify({ cacheDir: atelier.datasets.cacheDir, cacheState: cache?.state ?? null, using: report.using, sources: report.sources }, null, 2));
+      else {
+        io.out(`Fashion-MNIST is in ${atelier.datasets.cacheDir}: the four files are there and verified.`);
+        if (report.using !== 'cache' && report.using) io.out(`Atelier still uses ${SOURCE_LABELS[report.using]}, which comes first; the cache is the fallback.`);
+      }
+      return 0;
+    } finally {
+      process.removeListener('SIGINT', stop);
+      unsubscribe();
+    }
   });
-  const stop = (): void => {
-    atelier.datasets.cancelDownload();
-  };
-  process.once('SIGINT', stop);
-  try {
-    let report: DatasetSources;
-    const from = values.from;
-    if (from !== undefined && !URL_PATTERN.test(from)) {
-      if (!values.json) io.out(`Copying Fashion-MNIST from ${from} into ${atelier.datasets.cacheDir}, verifying each file…`);
-      report = await atelier.datasets.importFolder(from);
-    } else {
-      // The contract's own check, so a bad URL is refused in the words the app uses.
-      const input = calls['dataset.download'].input.safeParse(from === undefined ? {} : { mirror: from });
-      if (!input.success) throw new AtelierError('invalid-payload', `--from ${from}: ${input.error.issues[0]?.message ?? 'not a mirror URL'}`);
-      if (!values.json) io.out(`Downloading Fashion-MNIST from ${from ?? atelier.datasets.mirrors[0]} into ${atelier.datasets.cacheDir}; Ctrl+C cancels.`);
-      // The service's own promise (the contract call answers at once); progress still arrives as events.
-      report = await atelier.datasets.download(input.data.mirror ? { mirror: input.data.mirror } : {});
-    }
-    if (tty) process.stderr.write('\n');
-    const cache = report.sources.find((source) => source.kind === 'cache');
-    if (values.json) io.out(JSON.stringify({ cacheDir: atelier.datasets.cacheDir, cacheState: cache?.state ?? null, using: report.using, sources: report.sources }, null, 2));
-    else {
-      io.out(`Fashion-MNIST is in ${atelier.datasets.cacheDir}: the four files are there and verified.`);
-      if (report.using !== 'cache' && report.using) io.out(`Atelier still uses ${SOURCE_LABELS[report.using]}, which comes first; the cache is the fallback.`);
-    }
-    return 0;
-  } finally {
-    process.removeListener('SIGINT', stop);
-    unsubscribe();
-    await atelier.dispose();
-  }
 }
 
 function formatMegabytes(bytes: number): string {
@@ -183,14 +174,13 @@ export function formatProgress(progress: DownloadProgress): string {
   return `  ${percent}  ${progress.file} (${progress.fileIndex + 1}/${progress.fileCount}) ${formatMegabytes(progress.receivedBytes)}${of}${speed}`;
 }
 
-async function datasetUse(args: string[], io: CliIo, deps: DatasetCliDeps): Promise<number> {
+async function datasetUse(args: string[], io: CliIo, deps: CliDeps): Promise<number> {
   const { values, positionals } = parseArgs({ args, options: { forget: { type: 'boolean', default: false } }, allowPositionals: true, strict: true });
   if (values.forget === (positionals.length === 1) || positionals.length > 1) {
     io.err('Give one folder (`atelier dataset use DIR`) or --forget.');
     return 2;
   }
-  const atelier = deps.makeAtelier();
-  try {
+  return withAtelier(deps, async (atelier) => {
     const report = await deps.call(atelier, 'dataset.chooseFolder', { path: values.forget ? null : positionals[0] });
     io.out(
       report.chosenDir
@@ -198,7 +188,5 @@ async function datasetUse(args: string[], io: CliIo, deps: DatasetCliDeps): Prom
         : `Forgot the chosen folder; Atelier uses ${report.using ? SOURCE_LABELS[report.using] : 'nothing yet: run `atelier dataset fetch`'}.`,
     );
     return 0;
-  } finally {
-    await atelier.dispose();
-  }
+  });
 }
