@@ -167,7 +167,10 @@ export type Evaluation = z.infer<typeof EvaluationSchema>;
 
 export const RunSummarySchema = z.object({
   id: z.string(),
+  /** What people call the run: "Tutorial MLP #4" for a run trained here, what was imported for an import. */
   name: z.string(),
+  /** The run's place in its data folder, counting from 1 (0 for a folder too damaged to read). */
+  number: z.number().int().nonnegative(),
   createdAt: z.string(),
   origin: z.enum(['trained', 'imported']),
   preset: z.string(),

@@ -6,6 +6,7 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import * as fsPromises from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -48,6 +49,23 @@ function compare(expected: Float32Array, actual: Float32Array, rows: number): { 
 
 const digest = (dir: string): Record<string, string> =>
   Object.fromEntries(readdirSync(dir).sort().map((name) => [name, createHash('sha256').update(readFileSync(join(dir, name))).digest('hex')]));
+
+/** Every file under `dir` (recursively) → SHA-256, to prove a refused export changed nothing, byte for byte. */
+const digestTree = (dir: string): Record<string, string> =>
+  Object.fromEntries(
+    readdirSync(dir, { recursive: true, withFileTypes: true })
+      .filter((entry) => entry.isFile())
+      .map((entry) => join(entry.parentPath, entry.name))
+      .sort()
+      .map((path) => [path.slice(dir.length), createHash('sha256').update(readFileSync(path)).digest('hex')]),
+  );
+
+/** An earlier export with the person's own files saved into it since. */
+function addForeignFiles(dir: string): void {
+  writeFileSync(join(dir, 'important.txt'), 'my notes on this model');
+  mkdirSync(join(dir, 'sub'));
+  writeFileSync(join(dir, 'sub', 'results.csv'), 'image,class\n1,Bag\n');
+}
 
 async function call<C extends CallName>(atelier: Atelier, channel: C, input: unknown): Promise<CallOutput<C>> {
   const result = await dispatch(atelier.handlers, channel, input, { shell: 'cli' });
@@ -189,6 +207,64 @@ describe.skipIf(!haveData)('export and import (real worker, real data)', () => {
     expect(JSON.parse(readFileSync(join(target, METADATA_FILE), 'utf8')).exportedAt).not.toBe(first);
   });
 
+  it.each(['tfjs', 'onnx'] as const)('export --force onto an earlier %s export that also holds the person\u2019s files: refused, naming them, every file kept byte for byte', async (format) => {
+    const target = join(out, `with-foreign-${format}`);
+    await exportTo('tutorial-mlp', format, target);
+    addForeignFiles(target);
+    const before = digestTree(target);
+    const siblings = readdirSync(out).sort();
+    for (const next of ['tfjs', 'onnx'] as const) {
+      await expect(exportTo('tutorial-mlp', next, target, true)).rejects.toMatchObject({
+        kind: 'target-exists',
+        message: `${target} holds 2 entries that Atelier's export did not write (important.txt, sub/), so it is not replaced: Atelier replaces only a folder that holds nothing but its own earlier export. Nothing was changed. Move those files elsewhere, or choose another folder.`,
+      });
+    }
+    expect(digestTree(target)).toEqual(before);
+    expect(readdirSync(out).sort()).toEqual(siblings);
+  });
+
+  it('export --force refuses a folder whose atelier-model.json records another format than its files (a TF.js marker beside model.onnx)', async () => {
+    const target = join(out, 'mixed-formats');
+    await exportTo('tutorial-mlp', 'tfjs', target);
+    writeFileSync(join(target, 'model.onnx'), 'not written by this export');
+    const before = digestTree(target);
+    await expect(exportTo('tutorial-mlp', 'onnx', target, true)).rejects.toMatchObject({ kind: 'target-exists', message: expect.stringContaining('1 entry that Atelier\'s export did not write (model.onnx)') });
+    expect(digestTree(target)).toEqual(before);
+  });
+
+  it('a missing parent folder is refused, naming it, and nothing is created', async () => {
+    const parent = join(out, 'not-mounted', 'models');
+    const target = join(parent, 'cnn-onnx');
+    await expect(exportTo('cnn', 'onnx', target)).rejects.toMatchObject({
+      kind: 'not-found',
+      message: `Cannot export to ${target}: the folder ${parent} does not exist. Nothing was saved. Create ${parent} first, or choose a folder that exists.`,
+    });
+    expect(existsSync(join(out, 'not-mounted'))).toBe(false);
+  });
+
+  it('a read-only parent (EACCES, injected: root writes anywhere) is refused, naming the folder, with no partial folder left', async () => {
+    const parent = join(out, 'read-only');
+    mkdirSync(parent);
+    const target = join(parent, 'cnn-tfjs');
+    const readOnly = new ModelExchange({
+      engine: atelier.engine,
+      runs: atelier.runs,
+      atelierVersion: APP_VERSION,
+      evaluate: (runId) => atelier.training.evaluation(runId),
+      folderFs: {
+        ...fsPromises,
+        mkdir: async (path) => {
+          throw Object.assign(new Error(`EACCES: permission denied, mkdir '${String(path)}'`), { code: 'EACCES', syscall: 'mkdir', path });
+        },
+      },
+    });
+    await expect(readOnly.export({ runId: runIds.cnn, format: 'tfjs', path: target })).rejects.toMatchObject({
+      kind: 'export-failed',
+      message: `Cannot export to ${target}: you may not write into ${parent} (permission denied). Nothing was saved and nothing was left behind. Choose a folder you can write to, or change the permissions of ${parent}.`,
+    });
+    expect(readdirSync(parent)).toEqual([]);
+  });
+
   it('hands the browser a .zip of the export', async () => {
     const stagingBefore = readdirSync(tmpdir()).filter((entry) => entry.startsWith('atelier-archive-'));
     const archive = await call(atelier, 'models.archive', { runId: runIds.cnn, format: 'onnx' });
@@ -249,7 +325,7 @@ describe.skipIf(!haveData)('export and import (real worker, real data)', () => {
       const original = await atelier.runs.detail(runIds.cnn);
       expect(imported.evaluated).toBe(true);
       expect(imported.note).toBeNull();
-      expect(imported.run).toMatchObject({ origin: 'imported', status: 'completed', hasModel: true, active: true, preset: 'cnn', epochsCompleted: 1, name: `${original.name} (imported)` });
+      expect(imported.run).toMatchObject({ origin: 'imported', status: 'completed', hasModel: true, active: true, preset: 'cnn', epochsCompleted: 1, name: original.name });
       expect(imported.run.testAccuracy).toBe(original.testAccuracy);
       const detail = await call(fresh, 'runs.get', { runId: imported.run.id });
       expect(detail.config).toEqual(original.config);
@@ -283,6 +359,18 @@ describe.skipIf(!haveData)('export and import (real worker, real data)', () => {
       expect(await runCli(['export', '--run', 'latest', '--format', 'onnx', '--out', target], io)).toBe(1);
       expect(errors.join('\n')).toMatch(/already exists.*--force/);
       expect(await runCli(['export', '--run', 'latest', '--format', 'keras', '--out', target], io)).toBe(2);
+      // --force replaces the earlier export alone, and refuses once the person's own files are in it.
+      expect(await runCli(['export', '--run', 'latest', '--format', 'tfjs', '--out', target, '--force'], io)).toBe(0);
+      addForeignFiles(target);
+      const before = digestTree(target);
+      errors.length = 0;
+      expect(await runCli(['export', '--run', 'latest', '--format', 'onnx', '--out', target, '--force'], io)).toBe(1);
+      expect(errors.join('\n')).toBe(`atelier export: ${target} holds 2 entries that Atelier's export did not write (important.txt, sub/), so it is not replaced: Atelier replaces only a folder that holds nothing but its own earlier export. Nothing was changed. Move those files elsewhere, or choose another folder.`);
+      expect(digestTree(target)).toEqual(before);
+      errors.length = 0;
+      const nowhere = join(out, 'no-such-folder', 'export');
+      expect(await runCli(['export', '--run', 'latest', '--format', 'onnx', '--out', nowhere], io)).toBe(1);
+      expect(errors.join('\n')).toContain(`the folder ${join(out, 'no-such-folder')} does not exist`);
       lines.length = 0;
       expect(await runCli(['import', mlpExport, '--json'], io)).toBe(0);
       const imported = JSON.parse(lines.at(-1)!) as { run: { origin: string; testAccuracy: number } };

@@ -128,8 +128,23 @@ async function stageModel(modelJson: string, model: ModelJsonShape, target: stri
   }
 }
 
-/** Import the TF.js model at `path` (a folder or its model.json) as a new run. */
-export async function importModel(context: ImportContext, path: string): Promise<ModelImport> {
+/**
+ * What to call an imported run: the name it had where it was exported (its origin already says
+ * "imported"), else its folder's name, else a model file not called model.json by its own name.
+ */
+export function importedRunName(exportedName: string | null, modelJson: string, nameHint: string | null = null): string {
+  if (exportedName) return exportedName.replace(/ \(imported\)$/, '');
+  if (nameHint) return nameHint;
+  const file = basename(modelJson);
+  if (file !== TFJS_MODEL_FILE) return file.replace(/\.json$/, '');
+  return basename(dirname(modelJson)) || 'Imported model';
+}
+
+/**
+ * Import the TF.js model at `path` (a folder or its model.json) as a new run. `nameHint` names it
+ * when the folder's own name means nothing (an upload's private temporary folder).
+ */
+export async function importModel(context: ImportContext, path: string, options: { nameHint?: string | null } = {}): Promise<ModelImport> {
   const { runs, engine } = context;
   const modelJson = await locateModelJson(path);
   const model = await readModelJson(modelJson);
@@ -160,7 +175,7 @@ export async function importModel(context: ImportContext, path: string): Promise
       preset: metadata?.run.preset ?? 'imported',
       backend: backend.success ? backend.data : null,
       origin: 'imported',
-      name: metadata ? `${metadata.run.name} (imported)` : `Imported · ${basename(sourceDir)}`,
+      name: importedRunName(metadata?.run.name ?? null, modelJson, options.nameHint ?? null),
       epochsPlanned: metadata?.run.epochsCompleted ?? 0,
     });
     runId = record.id;
@@ -202,7 +217,9 @@ export async function importModelFiles(context: ImportContext, files: { name: st
     const names = files.map((file) => file.name);
     const modelJson = names.includes(TFJS_MODEL_FILE) ? TFJS_MODEL_FILE : names.find((name) => name.endsWith('.json') && name !== METADATA_FILE);
     if (!modelJson) throw new AtelierError('invalid-payload', 'Choose model.json together with its weight files (.bin).');
-    return await importModel(context, join(staging, modelJson));
+    // The upload's folder is a random temporary one: name the run after the model file, or plainly.
+    const nameHint = modelJson === TFJS_MODEL_FILE ? 'Uploaded model' : modelJson.replace(/\.json$/, '');
+    return await importModel(context, join(staging, modelJson), { nameHint });
   } finally {
     await rm(staging, { recursive: true, force: true });
   }

@@ -59,3 +59,56 @@ describe('RunStore: runs trained by another process', () => {
     expect((await new RunStore(home).read(run.id)).status).toBe('failed');
   });
 });
+
+describe('RunStore: names people can tell apart', () => {
+  const trained = { config: null, backend: 'wasm', origin: 'trained', epochsPlanned: 1 } as const;
+
+  it('numbers runs in their data folder and names them after the model, even two in the same second', async () => {
+    const home = freshHome();
+    const store = new RunStore(home);
+    const first = await store.create({ ...trained, preset: 'tutorial-mlp' });
+    const second = await store.create({ ...trained, preset: 'tutorial-mlp' });
+    const third = await store.create({ ...trained, preset: 'cnn' });
+    expect([first.name, second.name, third.name]).toEqual(['Tutorial MLP #1', 'Tutorial MLP #2', 'Small CNN #3']);
+    const byId = new Map((await store.list()).map((run) => [run.id, run]));
+    expect(byId.get(second.id)).toMatchObject({ name: 'Tutorial MLP #2', number: 2 });
+    // Deleting the newest run does not hand its number to the next one.
+    await store.update(third.id, { status: 'completed' });
+    await store.delete(third.id);
+    expect((await store.create({ ...trained, preset: 'no-such-preset' })).name).toBe('no-such-preset #4');
+    // Another process on the same folder (the CLI) counts on from there.
+    expect((await new RunStore(home).create({ ...trained, preset: 'cnn' })).name).toBe('Small CNN #5');
+  });
+
+  it('an import keeps the name it was given, once, without an epoch count it never had', async () => {
+    const store = new RunStore(freshHome());
+    await store.create({ ...trained, preset: 'cnn' });
+    const imported = await store.create({ config: null, preset: 'imported', backend: null, origin: 'imported', name: 'fashion-export', epochsPlanned: 0 });
+    expect(await store.summary(imported.id)).toMatchObject({ name: 'fashion-export', number: 2, origin: 'imported', status: 'completed' });
+  });
+
+  it('derives numbers and names for run.json files written before runs were numbered', async () => {
+    const home = freshHome();
+    const store = new RunStore(home);
+    const legacy = async (preset: string, origin: 'trained' | 'imported', name: string, createdAt: string): Promise<string> => {
+      const run = await store.create({ config: null, preset, backend: 'wasm', origin, epochsPlanned: 1 });
+      const file = join(store.dir(run.id), 'run.json');
+      const { number: _number, trainer: _trainer, ...record } = JSON.parse(readFileSync(file, 'utf8'));
+      writeFileSync(file, JSON.stringify({ ...record, name, createdAt, status: 'completed' }));
+      return run.id;
+    };
+    // Created out of order on purpose: numbers follow the recorded times, not the folder names.
+    const later = await legacy('tutorial-mlp', 'trained', 'tutorial-mlp · 2026-01-02 10:00', '2026-01-02T10:00:30.000Z');
+    const earlier = await legacy('tutorial-mlp', 'trained', 'tutorial-mlp · 2026-01-02 10:00', '2026-01-02T10:00:10.000Z');
+    const imported = await legacy('cnn', 'imported', 'Small CNN #7 (imported)', '2026-01-03T08:00:00.000Z');
+
+    const reader = new RunStore(home);
+    const names = new Map((await reader.list()).map((run) => [run.id, `${run.number} ${run.name}`]));
+    expect(names.get(earlier)).toBe('1 Tutorial MLP #1');
+    expect(names.get(later)).toBe('2 Tutorial MLP #2');
+    expect(names.get(imported)).toBe('3 Small CNN #7');
+    expect((await reader.summary(later)).name).toBe('Tutorial MLP #2');
+    // A new run counts on from the old ones.
+    expect((await reader.create({ config: null, preset: 'cnn', backend: 'wasm', origin: 'trained', epochsPlanned: 1 })).name).toBe('Small CNN #4');
+  });
+});

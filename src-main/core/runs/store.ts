@@ -6,6 +6,7 @@
  *   runs/<id>/predictions.bin   10,000 × 10 float32 probabilities (little-endian)
  *   runs/<id>/model/            TF.js layers format
  *   runs/active.json            the model used for classification
+ *   runs/last-number.json       the highest run number handed out (runs are "Tutorial MLP #4")
  * A run folder stays readable after a crash at any point: run.json and evaluation.json are
  * replaced atomically, and a torn last line of metrics.jsonl is ignored.
  */
@@ -25,12 +26,15 @@ import {
   type RunSummary,
   type TrainingConfig,
 } from '../../contract';
+import { presetCatalogue } from '../engine/models';
 import { AtelierError } from '../errors';
 import { writeFileAtomic, writeJsonAtomic } from '../fs-atomic';
 import { runsDir } from '../paths';
 
 /** run.json: the contract's run summary (less what is derived on reading) plus its config and trainer. */
 const RunRecordSchema = RunSummarySchema.omit({ hasModel: true, active: true }).extend({
+  /** Missing in run.json files written before runs were numbered; derived on reading (see `#legacyNumbers`). */
+  number: z.number().int().positive().optional(),
   config: TrainingConfigSchema.nullable(),
   /** The process (and computer) training it, so other processes sharing the folder see it as running. */
   trainer: z.object({ pid: z.number().int(), host: z.string() }).nullable().optional(),
@@ -51,6 +55,24 @@ function trainingElsewhere(record: RunRecord): boolean {
 
 const ID_PATTERN = /^[A-Za-z0-9_-]{1,80}$/;
 
+/** runs/last-number.json: the highest run number handed out in this data folder. */
+const LAST_NUMBER_FILE = 'last-number.json';
+
+/** "Tutorial MLP" for `tutorial-mlp`; an unknown preset (a newer Atelier's) keeps its id. */
+export function presetLabel(preset: string): string {
+  return presetCatalogue().find((entry) => entry.id === preset)?.name ?? preset;
+}
+
+/** The name of a run trained here: its model and its number, distinct within the data folder. */
+export function trainedRunName(preset: string, number: number): string {
+  return `${presetLabel(preset)} #${number}`;
+}
+
+/** Older imports were named "<name> (imported)"; the origin already says so, once. */
+function withoutImportedSuffix(name: string): string {
+  return name.replace(/ \(imported\)$/, '');
+}
+
 export class RunStore {
   readonly root: string;
   /** Ids of runs this process is training right now (anything else marked running was interrupted). */
@@ -70,12 +92,22 @@ export class RunStore {
   }
 
   /** A new run folder with its run.json; the id sorts by creation time. */
+  /**
+   * A new run folder with its run.json; the id sorts by creation time. Its number is one more than
+   * the highest in the folder, so names stay distinct even for runs started in the same second.
+   * `name` (imports) replaces the "<preset> #<number>" of a trained run.
+   */
   async create(init: { config: TrainingConfig | null; preset: string; backend: RunRecord['backend']; origin: RunRecord['origin']; name?: string; epochsPlanned: number }): Promise<RunRecord> {
     const createdAt = new Date();
     const id = `${createdAt.toISOString().replace(/[:.]/g, '-').replace('T', '_').slice(0, 23)}-${randomBytes(3).toString('hex')}`;
+    // The counter remembers numbers of deleted runs too, so a number never names two runs.
+    const number = Math.max(await this.#lastNumber(), ...(await this.#numbers()).values()) + 1;
+    await mkdir(this.root, { recursive: true });
+    await writeJsonAtomic(join(this.root, LAST_NUMBER_FILE), { number });
     const record: RunRecord = {
       id,
-      name: init.name ?? `${init.preset} · ${createdAt.toISOString().slice(0, 16).replace('T', ' ')}`,
+      number,
+      name: init.name ?? trainedRunName(init.preset, number),
       createdAt: createdAt.toISOString(),
       origin: init.origin,
       preset: init.preset,
@@ -96,7 +128,8 @@ export class RunStore {
     return record;
   }
 
-  async read(id: string): Promise<RunRecord> {
+  /** run.json as written, without judging whether a "running" run is still alive. */
+  async #readRecord(id: string): Promise<RunRecord> {
     let text: string;
     try {
       text = await readFile(join(this.dir(id), 'run.json'), 'utf8');
@@ -105,7 +138,11 @@ export class RunStore {
     }
     const parsed = RunRecordSchema.safeParse(safeJson(text));
     if (!parsed.success) throw new AtelierError('run-corrupt', `${join(this.dir(id), 'run.json')} is damaged. Delete the run folder or restore it from a backup.`);
-    const record = parsed.data;
+    return parsed.data;
+  }
+
+  async read(id: string): Promise<RunRecord> {
+    const record = await this.#readRecord(id);
     // A run left "running" by a process that is gone was interrupted: report it as failed, keep its data.
     if ((record.status === 'running' || record.status === 'evaluating') && !this.#live.has(id) && !trainingElsewhere(record)) {
       return { ...record, status: 'failed', error: record.error ?? 'Interrupted: Atelier stopped while this run was training. Its finished epochs are kept.' };
@@ -189,11 +226,43 @@ export class RunStore {
     await writeJsonAtomic(join(this.root, 'active.json'), { runId: id });
   }
 
-  async summary(id: string, activeId?: string | null): Promise<RunSummary> {
+  async #lastNumber(): Promise<number> {
+    const value = safeJson(await readFile(join(this.root, LAST_NUMBER_FILE), 'utf8').catch(() => '')) as { number?: unknown } | null;
+    return typeof value?.number === 'number' && Number.isInteger(value.number) && value.number > 0 ? value.number : 0;
+  }
+
+  /**
+   * The number of every readable run in the folder. A run.json from before numbering has none: those
+   * runs count 1, 2, … in the order they were created (they are all older than any numbered run).
+   */
+  async #numbers(): Promise<Map<string, number>> {
+    let entries: string[];
+    try {
+      entries = await readdir(this.root);
+    } catch {
+      return new Map();
+    }
+    const numbers = new Map<string, number>();
+    const legacy: { id: string; createdAt: string }[] = [];
+    for (const id of entries.filter((entry) => ID_PATTERN.test(entry))) {
+      const record = await this.#readRecord(id).catch(() => null);
+      if (!record) continue;
+      if (record.number === undefined) legacy.push({ id, createdAt: record.createdAt });
+      else numbers.set(id, record.number);
+    }
+    legacy.sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id));
+    legacy.forEach((run, index) => numbers.set(run.id, index + 1));
+    return numbers;
+  }
+
+  async summary(id: string, activeId?: string | null, numbers?: Map<string, number>): Promise<RunSummary> {
     const record = await this.read(id);
     const active = activeId === undefined ? await this.activeRunId() : activeId;
-    const { config: _config, trainer: _trainer, ...rest } = record;
-    return { ...rest, hasModel: await this.hasModel(id), active: active === id };
+    const { config: _config, trainer: _trainer, number: stored, ...rest } = record;
+    const number = stored ?? (numbers ?? (await this.#numbers())).get(id) ?? 0;
+    // Before numbering, trained runs were named "<preset id> · <minute>" (two in a minute looked the same).
+    const name = stored !== undefined ? record.name : record.origin === 'trained' ? trainedRunName(record.preset, number) : withoutImportedSuffix(record.name);
+    return { ...rest, name, number, hasModel: await this.hasModel(id), active: active === id };
   }
 
   async detail(id: string): Promise<RunDetail> {
@@ -210,15 +279,16 @@ export class RunStore {
       return [];
     }
     const active = await this.activeRunId();
+    const numbers = await this.#numbers();
     const ids = entries.filter((entry) => ID_PATTERN.test(entry)).sort().reverse();
     const out: RunSummary[] = [];
     for (const id of ids) {
       try {
-        out.push(await this.summary(id, active));
+        out.push(await this.summary(id, active, numbers));
       } catch (error) {
         if (error instanceof AtelierError && error.kind === 'not-found') continue; // not a run folder
         out.push({
-          id, name: id, createdAt: '', origin: 'trained', preset: 'unknown', backend: null, status: 'failed',
+          id, name: id, number: 0, createdAt: '', origin: 'trained', preset: 'unknown', backend: null, status: 'failed',
           epochsPlanned: 0, epochsCompleted: 0, durationSeconds: 0, testAccuracy: null, testLoss: null,
           hasModel: false, active: false, error: error instanceof Error ? error.message : String(error),
         });
