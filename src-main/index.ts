@@ -15,6 +15,20 @@ const atelier = createAtelier({
   pickPhotos,
 });
 
+/** Electron's open dialog, modal to the focused window when there is one; the chosen paths, none when cancelled. */
+async function showOpenDialog(options: Electron.OpenDialogOptions): Promise<string[]> {
+  const window = BrowserWindow.getFocusedWindow();
+  const result = window ? await dialog.showOpenDialog(window, options) : await dialog.showOpenDialog(options);
+  return result.canceled ? [] : result.filePaths;
+}
+
+/** The same for the save dialog: the path typed, null when cancelled. */
+async function showSaveDialog(options: Electron.SaveDialogOptions): Promise<string | null> {
+  const window = BrowserWindow.getFocusedWindow();
+  const result = window ? await dialog.showSaveDialog(window, options) : await dialog.showSaveDialog(options);
+  return result.canceled || !result.filePath ? null : result.filePath;
+}
+
 /** The open dialog for Classify's Open…: photos, several at once. */
 async function pickPhotos(): Promise<string[]> {
   const options: Electron.OpenDialogOptions = {
@@ -26,21 +40,18 @@ async function pickPhotos(): Promise<string[]> {
     ],
     properties: ['openFile', 'multiSelections', 'dontAddToRecent'],
   };
-  const window = BrowserWindow.getFocusedWindow();
-  const result = window ? await dialog.showOpenDialog(window, options) : await dialog.showOpenDialog(options);
-  return result.canceled ? [] : result.filePaths;
+  return showOpenDialog(options);
 }
 
-/** The native folder dialog for `dataset.pickFolder`, attached to the focused window when there is one. */
+/** The native folder dialog for `dataset.pickFolder`. */
 async function pickDatasetFolder(): Promise<string | null> {
   const options: Electron.OpenDialogOptions = {
     title: 'Choose the folder that holds Fashion-MNIST',
     buttonLabel: 'Use this folder',
     properties: ['openDirectory', 'dontAddToRecent'],
   };
-  const window = BrowserWindow.getFocusedWindow();
-  const result = window ? await dialog.showOpenDialog(window, options) : await dialog.showOpenDialog(options);
-  return result.canceled ? null : (result.filePaths[0] ?? null);
+  const [folder] = await showOpenDialog(options);
+  return folder ?? null;
 }
 
 /** The save dialog for a model export: the name typed becomes the export folder. */
@@ -52,9 +63,7 @@ async function chooseExportPath({ defaultName, format }: { defaultName: string; 
     message: 'Atelier creates a folder with this name holding the model and atelier-model.json.',
     properties: ['createDirectory', 'dontAddToRecent'],
   };
-  const window = BrowserWindow.getFocusedWindow();
-  const result = window ? await dialog.showSaveDialog(window, options) : await dialog.showSaveDialog(options);
-  return result.canceled || !result.filePath ? null : result.filePath;
+  return showSaveDialog(options);
 }
 
 /** The folder dialog for importing a TF.js model. */
@@ -65,9 +74,8 @@ async function chooseModelFolder(): Promise<string | null> {
     message: 'Choose the folder that holds model.json and its weights.',
     properties: ['openDirectory', 'dontAddToRecent'],
   };
-  const window = BrowserWindow.getFocusedWindow();
-  const result = window ? await dialog.showOpenDialog(window, options) : await dialog.showOpenDialog(options);
-  return result.canceled ? null : (result.filePaths[0] ?? null);
+  const [folder] = await showOpenDialog(options);
+  return folder ?? null;
 }
 
 if (!app.requestSingleInstanceLock()) {
