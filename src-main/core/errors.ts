@@ -62,10 +62,6 @@ export class AtelierError extends Error {
   }
 }
 
-export function isErrorKind(value: unknown): value is ErrorKind {
-  return typeof value === 'string' && (ERROR_KINDS as readonly string[]).includes(value);
-}
-
 /** The message of any thrown value; `String()` itself throws for an object without a prototype. */
 function messageOf(error: unknown): string {
   if (error instanceof Error) return error.message;

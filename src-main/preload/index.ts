@@ -20,11 +20,11 @@ const api = buildBridge(
   },
 );
 
-/** The path of a dropped or chosen file (Electron no longer puts it on `File`). */
-const files = { pathFor: (file: File): string => webUtils.getPathForFile(file) };
+/**
+ * The path of a dropped or chosen file (Electron no longer puts it on `File`). Typed by the window
+ * declaration the renderer sees (api.d.ts), so the two cannot drift apart.
+ */
+const files: NonNullable<Window['atelierFiles']> = { pathFor: (file) => webUtils.getPathForFile(file) };
 
 contextBridge.exposeInMainWorld('atelier', api);
 contextBridge.exposeInMainWorld('atelierFiles', files);
-
-export type PreloadApi = typeof api;
-export type PreloadFiles = typeof files;

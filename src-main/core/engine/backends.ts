@@ -105,8 +105,6 @@ const RUNGS: Rung[] = [
   },
 ];
 
-export const BACKEND_NAMES: readonly BackendName[] = RUNGS.map((rung) => rung.name);
-
 function rootMessage(error: unknown): string {
   let current: unknown = error;
   while (current instanceof Error && current.cause) current = current.cause;
