@@ -4,14 +4,13 @@
  * them, the Open… button, and the no-model path before anything is trained.
  */
 import { execFile } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Page } from '@playwright/test';
-import { ROOT, expect, test, type AtelierServer, screenshot } from './fixtures';
+import { ROOT, expect, test, testPhoto, type AtelierServer, screenshot } from './fixtures';
 
 const run = promisify(execFile);
-const REAL_PHOTOS = process.env.ATELIER_REAL_PHOTOS ?? join(ROOT, '..', 'shared', 'real-photos');
 
 function atelier(server: AtelierServer, args: string[]) {
   return run(process.execPath, [join(ROOT, 'bin/atelier.js'), ...args], { cwd: ROOT, env: { ...process.env, ATELIER_HOME: server.home }, maxBuffer: 1 << 22 });
@@ -23,14 +22,15 @@ interface DroppedFile {
   base64: string;
 }
 
+/** One of the repository's test photos (the same files on every machine). */
 function photo(folder: string, index = 0): DroppedFile {
-  const name = readdirSync(join(REAL_PHOTOS, folder)).filter((file) => file.endsWith('.jpg')).sort()[index]!;
-  return { name: `${folder}-${name}`, type: 'image/jpeg', base64: readFileSync(join(REAL_PHOTOS, folder, name)).toString('base64') };
+  const path = testPhoto(folder, index);
+  return { name: `${folder}-${basename(path)}`, type: 'image/jpeg', base64: readFileSync(path).toString('base64') };
 }
 
 /** Half a JPEG: a real header, then nothing — the classic interrupted download. */
 function truncated(): DroppedFile {
-  const bytes = readFileSync(join(REAL_PHOTOS, 'dress', readdirSync(join(REAL_PHOTOS, 'dress')).sort()[0]!));
+  const bytes = readFileSync(testPhoto('dress'));
   return { name: 'half-downloaded.jpg', type: 'image/jpeg', base64: bytes.subarray(0, 4000).toString('base64') };
 }
 

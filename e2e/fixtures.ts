@@ -107,4 +107,10 @@ export async function screenshot(page: Page, name: string, options: { fitContent
   if (process.env.ATELIER_UPDATE_SCREENSHOTS) copyFileSync(shot, join(ROOT, 'resources', 'screenshots', `${name}.png`));
 }
 
+/**
+ * The repository's test photos (src-main/core/photos/test-photos: six real phone photos in class
+ * folders), so that the specs that drop photos run on a clone without the development set.
+ */
+export { TEST_PHOTOS_DIR, testPhoto } from '../src-main/core/photos/test-photos';
+
 export { expect } from '@playwright/test';

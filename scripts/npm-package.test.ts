@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { BUILT_FILES, PROJECT_ROOT as ROOT, snapshotProject } from './project-snapshot';
 
-const PHOTOS = process.env.ATELIER_REAL_PHOTOS ?? join(ROOT, '..', 'shared', 'real-photos');
+const PHOTOS = join(ROOT, 'src-main', 'core', 'photos', 'test-photos'); // in the repository: every clone has them
 const isWindows = process.platform === 'win32';
 
 /** The parent `npm test` exports npm_* settings (prefix, user agent…) that must not leak into the install. */

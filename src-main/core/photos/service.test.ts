@@ -4,7 +4,7 @@
  * while the good photos next to it are still classified, and the app answers afterwards.
  */
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { crc32 } from 'node:zlib';
@@ -20,11 +20,9 @@ import { engineWorkerUrl } from '../../locations';
 import { seededRandom } from './augment';
 import { PHOTO_LIMITS } from './decode';
 import { isNotSure, NOT_SURE, PhotoService } from './service';
-import { realPhotosDir } from '../../locations';
+import { testPhoto } from './test-photos';
 
 const haveData = existsSync('/usr/share/datasets/fashion-mnist');
-const REAL_PHOTOS = realPhotosDir();
-const havePhotos = existsSync(REAL_PHOTOS);
 
 type CallAnswer<C extends CallName> = { ok: true; value: CallOutput<C> } | { ok: false; error: ErrorInfo };
 
@@ -45,8 +43,6 @@ async function cli(home: string, args: string[]): Promise<{ code: number; out: s
     else process.env.ATELIER_HOME = previous;
   }
 }
-
-const firstPhoto = (folder: string, index = 0): string => join(REAL_PHOTOS, folder, readdirSync(join(REAL_PHOTOS, folder)).filter((name) => name.endsWith('.jpg')).sort()[index]!);
 
 describe('isNotSure', () => {
   it('is sure exactly when the top class has at least the threshold, wherever it sits', () => {
@@ -105,7 +101,7 @@ describe('scorePhotos', () => {
   });
 });
 
-describe.skipIf(!haveData || !havePhotos)('classifying photos (real worker, model trained here)', () => {
+describe.skipIf(!haveData)('classifying photos (real worker, model trained here)', () => {
   let home: string;
   let emptyHome: string;
   let scratch: string;
@@ -123,8 +119,8 @@ describe.skipIf(!haveData || !havePhotos)('classifying photos (real worker, mode
     ({ runId } = await atelier.training.start({ preset: 'tutorial-mlp', epochs: 1, batchSize: 32, learningRate: 0.001, hiddenUnits: 32, validationSplit: 0, seed: 7, trainLimit: 1000 }));
     await atelier.training.settled();
 
-    goodPants = firstPhoto('pants');
-    goodShoe = firstPhoto('shoes');
+    goodPants = testPhoto('pants');
+    goodShoe = testPhoto('shoes');
     const jpeg = readFileSync(goodPants);
     const random = seededRandom(11);
     const noise = Uint8Array.from({ length: 4096 }, () => Math.floor(random() * 256));
@@ -317,7 +313,7 @@ describe.skipIf(!haveData || !havePhotos)('classifying photos (real worker, mode
 
   it('atelier photos-eval: per-folder and overall accuracy agree with classify; unknown folders are skipped and named', async () => {
     const layout = join(scratch, 'layout');
-    const picks: Record<string, string[]> = { 't-shirt': [firstPhoto('t-shirt'), firstPhoto('t-shirt', 1)], shoes: [goodShoe, firstPhoto('shoes', 1)], longsleeve: [firstPhoto('longsleeve')] };
+    const picks: Record<string, string[]> = { 't-shirt': [testPhoto('t-shirt')], dress: [testPhoto('dress')], shoes: [goodShoe, testPhoto('shoes', 1)], longsleeve: [testPhoto('longsleeve')] };
     for (const [folder, files] of Object.entries(picks)) {
       mkdirSync(join(layout, folder), { recursive: true });
       for (const file of files) copyFileSync(file, join(layout, folder, basename(file)));
@@ -330,7 +326,7 @@ describe.skipIf(!haveData || !havePhotos)('classifying photos (real worker, mode
     const evaluation = JSON.parse(out.join('\n')) as PhotosEvaluation;
     expect(evaluation.skipped).toEqual(['hats']);
     expect(evaluation.photos).toBe(5);
-    expect(evaluation.folders.map((folder) => [folder.folder, folder.photos])).toEqual([['t-shirt', 2], ['longsleeve', 1], ['shoes', 2]]);
+    expect(evaluation.folders.map((folder) => [folder.folder, folder.photos])).toEqual([['t-shirt', 1], ['longsleeve', 1], ['dress', 1], ['shoes', 2]]);
 
     // The same photos through classify, scored by hand.
     let correct = 0;
