@@ -59,7 +59,7 @@ export async function commandBench(args: string[], io: CliIo): Promise<number> {
   const cnnSamples = positiveInteger('cnn-samples', values['cnn-samples']);
   const threads = values['pytorch-threads'].split(',').map((t) => positiveInteger('pytorch-threads', t.trim()));
   const source = await findDataset();
-  if (!source) throw new AtelierError('dataset-missing', 'Fashion-MNIST is not on this computer: `apt install dataset-fashion-mnist`, or `atelier dataset fetch`.');
+  if (!source) throw new AtelierError('dataset-missing', 'Fashion-MNIST is not on this computer: install it with ‘apt install dataset-fashion-mnist’, or download it with ‘atelier dataset fetch’.');
 
   const report = await runBenchmark({
     engineWorkerUrl: engineWorkerUrl(),

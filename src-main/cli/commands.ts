@@ -225,7 +225,7 @@ export async function runCli(argv: string[], io: CliIo = defaultIo): Promise<num
       case 'photos-eval':
         return await commandPhotosEval(rest, io, cliDeps);
       default:
-        io.err(`Unknown command "${command}". Run \`atelier --help\` for the list.`);
+        io.err(`Unknown command "${command}". Run ‘atelier --help’ for the list.`);
         return 2;
     }
   } catch (error) {

@@ -177,7 +177,7 @@ export function formatProgress(progress: DownloadProgress): string {
 async function datasetUse(args: string[], io: CliIo, deps: CliDeps): Promise<number> {
   const { values, positionals } = parseArgs({ args, options: { forget: { type: 'boolean', default: false } }, allowPositionals: true, strict: true });
   if (values.forget === (positionals.length === 1) || positionals.length > 1) {
-    io.err('Give one folder (`atelier dataset use DIR`) or --forget.');
+    io.err('Give one folder (atelier dataset use DIR) or --forget.');
     return 2;
   }
   return withAtelier(deps, async (atelier) => {
@@ -185,7 +185,7 @@ async function datasetUse(args: string[], io: CliIo, deps: CliDeps): Promise<num
     io.out(
       report.chosenDir
         ? `Atelier will use ${report.chosenDir} first, in the app and here (remembered in ${atelier.datasets.settingsPath}).`
-        : `Forgot the chosen folder; Atelier uses ${report.using ? SOURCE_LABELS[report.using] : 'nothing yet: run `atelier dataset fetch`'}.`,
+        : `Forgot the chosen folder; Atelier uses ${report.using ? SOURCE_LABELS[report.using] : 'nothing yet: run ‘atelier dataset fetch’'}.`,
     );
     return 0;
   });

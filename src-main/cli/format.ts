@@ -35,7 +35,7 @@ export function formatEvaluation(evaluation: Evaluation): string {
 }
 
 export function formatRuns(runs: RunSummary[]): string {
-  if (runs.length === 0) return 'No runs yet. Train one with `atelier train`.';
+  if (runs.length === 0) return 'No runs yet. Train one with ‘atelier train’.';
   const lines = ['  id                               preset        backend  epochs  duration  test acc  status'];
   for (const run of runs) {
     lines.push(

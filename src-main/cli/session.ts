@@ -28,10 +28,10 @@ async function call<C extends CallName>(atelier: Atelier, channel: C, input: unk
 
 /** `--run ID` as given, or `--run latest` as the newest run with a saved model. */
 async function resolveRun(atelier: Atelier, run: string | undefined): Promise<string> {
-  if (!run) throw new AtelierError('invalid-payload', 'Name a run with --run ID (or --run latest); `atelier runs` lists them.');
+  if (!run) throw new AtelierError('invalid-payload', 'Name a run with --run ID (or --run latest); ‘atelier runs’ lists them.');
   if (run !== 'latest') return run;
   const latest = await atelier.runs.latestWithModel();
-  if (!latest) throw new AtelierError('no-model', 'There is no trained run yet. Train one with `atelier train`.');
+  if (!latest) throw new AtelierError('no-model', 'There is no trained run yet. Train one with ‘atelier train’.');
   return latest;
 }
 

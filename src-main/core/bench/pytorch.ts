@@ -13,7 +13,7 @@ export function pythonCandidates(env: NodeJS.ProcessEnv = process.env): string[]
   return [...new Set(candidates)];
 }
 
-export const PYTORCH_MISSING_HINT = 'install it with `apt install python3-torch` (Debian/Ubuntu), or point ATELIER_PYTHON at a Python that has it';
+export const PYTORCH_MISSING_HINT = 'install it with ‘apt install python3-torch’ (Debian/Ubuntu), or point ATELIER_PYTHON at a Python that has it';
 
 export type PyTorchLookup = { found: true; python: string; torchVersion: string } | { found: false; reason: string };
 

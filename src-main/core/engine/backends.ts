@@ -15,7 +15,7 @@ interface Rung {
 
 const NATIVE_HINT =
   'its install script downloads libtensorflow, which failed or was blocked on this machine. ' +
-  'With network access to it, run `npm install` again (and see the README for GPU requirements).';
+  'With network access to it, run ‘npm install’ again (and see the README for GPU requirements).';
 
 /** Dynamic import by a computed name so bundlers leave the optional packages alone. */
 async function importOptional(name: string): Promise<unknown> {
@@ -33,7 +33,7 @@ function nativeReason(error: unknown, pkg: string, extra: string): string {
   if (isMissingModule(error, pkg)) return `${pkg} is not installed: ${NATIVE_HINT}`;
   const message = error instanceof Error ? error.message : String(error);
   if (/\.so|\.dll|\.dylib|libtensorflow|binding|napi/i.test(message)) {
-    return `${pkg} is installed but its native library did not load${extra}. Reinstall with network access (\`npm rebuild ${pkg}\`).`;
+    return `${pkg} is installed but its native library did not load${extra}. Reinstall with network access: npm rebuild ${pkg}.`;
   }
   return `${pkg} failed to start: ${message.split('\n')[0]}`;
 }

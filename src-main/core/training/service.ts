@@ -83,7 +83,7 @@ export class TrainingService {
     try {
       const source = await this.#options.locateDataset();
       if (!source) {
-        throw new AtelierError('dataset-missing', 'Fashion-MNIST is not on this computer yet. Get it first: `apt install dataset-fashion-mnist`, choose a folder, or download it from the Dataset view.');
+        throw new AtelierError('dataset-missing', 'Fashion-MNIST is not on this computer yet. Get it first: install it with ‘apt install dataset-fashion-mnist’, choose a folder, or download it from the Dataset view.');
       }
       const engineInfo = await this.#options.engine.info();
       const run = await this.#options.runs.create({ config, preset: config.preset, backend: engineInfo.backend, origin: 'trained', epochsPlanned: config.epochs });
