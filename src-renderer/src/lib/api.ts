@@ -17,6 +17,18 @@ export class ApiError extends Error {
   }
 }
 
+/** What went wrong, as a kind and a message a person can read, whatever was thrown. */
+export function errorInfo(caught: unknown): { kind: ErrorKind; message: string } {
+  if (caught instanceof ApiError) return { kind: caught.kind, message: caught.message };
+  return { kind: 'internal', message: errorMessage(caught) };
+}
+
+/** The message of whatever was thrown: the core's own words for an ApiError, the text of anything else. */
+export function errorMessage(caught: unknown): string {
+  if (caught instanceof Error) return caught.message;
+  return typeof caught === 'string' ? caught : String(caught);
+}
+
 export async function unwrap<T>(pending: Promise<CallResult<T>>): Promise<T> {
   const result = await pending;
   if (result.ok) return result.value;

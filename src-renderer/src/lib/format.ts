@@ -28,3 +28,15 @@ export function formatDuration(seconds: number): string {
   if (minutes < 60) return `${minutes} min ${rest.toString().padStart(2, '0')} s`;
   return `${Math.floor(minutes / 60)} h ${(minutes % 60).toString().padStart(2, '0')} min`;
 }
+
+const DATE_TIME = { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false } as const;
+
+/**
+ * A moment as every view shows it ("3 Dec 2026, 13:16:33"): with seconds, because two runs
+ * started in the same minute must not look alike. '—' when there is no (valid) time.
+ */
+export function formatDateTime(iso: string, locale: string | undefined = undefined): string {
+  if (!iso) return '—';
+  const date = new Date(iso);
+  return Number.isNaN(date.getTime()) ? '—' : date.toLocaleString(locale, DATE_TIME);
+}

@@ -1,0 +1,149 @@
+/**
+ * The Models view's state: the run history, how it is sorted, which runs are compared, and the
+ * row actions (make active, delete) with their outcome as a notice or an error.
+ */
+import type { AtelierBridge, RunDetail, RunSummary } from '../../../src-main/contract';
+import { errorMessage, unwrap } from './api';
+
+export type RunSortKey = 'date' | 'accuracy';
+
+export class ModelsState {
+  runs = $state.raw<RunSummary[]>([]);
+  loaded = $state(false);
+  loading = $state(false);
+  error = $state<string | null>(null);
+  notice = $state<string | null>(null);
+  sortKey = $state<RunSortKey>('date');
+  sortDescending = $state(true);
+  /** The run whose Delete waits for a confirmation. */
+  confirmingDelete = $state<string | null>(null);
+  /** The run a make-active or delete is under way for (every row's actions wait). */
+  working = $state<string | null>(null);
+  /** Up to two runs whose curves are overlaid, oldest pick first. */
+  compared = $state.raw<string[]>([]);
+  details = $state.raw<Record<string, RunDetail>>({});
+
+  readonly sorted = $derived(
+    [...this.runs].sort((a, b) => {
+      const order =
+        this.sortKey === 'date' ? a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id) : (a.testAccuracy ?? -1) - (b.testAccuracy ?? -1);
+      return this.sortDescending ? -order : order;
+    }),
+  );
+  /** Runs trained by another process (the CLI) send no events: the view looks again while any trains. */
+  readonly anyTraining = $derived(this.runs.some((run) => run.status === 'running' || run.status === 'evaluating'));
+  readonly comparedRuns = $derived(this.compared.map((id) => this.runs.find((run) => run.id === id)).filter((run): run is RunSummary => run !== undefined));
+
+  readonly #bridge: AtelierBridge;
+
+  constructor(bridge: AtelierBridge) {
+    this.#bridge = bridge;
+  }
+
+  /** Quiet loads (polling, events) leave the Refresh button alone. */
+  async load(quiet = false): Promise<void> {
+    if (!quiet) this.loading = true;
+    try {
+      this.runs = await unwrap(this.#bridge.runs.list({}));
+      this.error = null;
+      this.compared = this.compared.filter((id) => this.runs.some((run) => run.id === id));
+    } catch (caught) {
+      this.error = errorMessage(caught);
+    } finally {
+      if (!quiet) this.loading = false;
+      this.loaded = true;
+    }
+  }
+
+  /** Follow changes made anywhere (this window, another, the CLI through the core); returns the unsubscribe. */
+  follow(): () => void {
+    const offChanged = this.#bridge.on('runs.changed', ({ runId }) => {
+      if (runId) {
+        const { [runId]: _stale, ...rest } = this.details;
+        this.details = rest;
+      }
+      void this.load(true);
+    });
+    // A run starting here shows up as running without waiting for it to end.
+    let lastRun: string | null = null;
+    const offState = this.#bridge.on('training.state', (state) => {
+      if (state.runId !== lastRun) {
+        lastRun = state.runId;
+        void this.load(true);
+      }
+    });
+    return () => {
+      offChanged();
+      offState();
+    };
+  }
+
+  sortBy(key: RunSortKey): void {
+    if (this.sortKey === key) this.sortDescending = !this.sortDescending;
+    else {
+      this.sortKey = key;
+      this.sortDescending = true;
+    }
+  }
+
+  ariaSort(key: RunSortKey): 'ascending' | 'descending' | 'none' {
+    return this.sortKey === key ? (this.sortDescending ? 'descending' : 'ascending') : 'none';
+  }
+
+  async makeActive(run: RunSummary): Promise<void> {
+    await this.#rowAction(run, async () => {
+      await unwrap(this.#bridge.runs.setActive({ runId: run.id }));
+      this.notice = `${run.name} now classifies your photos.`;
+    });
+  }
+
+  async remove(run: RunSummary): Promise<void> {
+    await this.#rowAction(run, async () => {
+      await unwrap(this.#bridge.runs.delete({ runId: run.id }));
+      this.confirmingDelete = null;
+      this.compared = this.compared.filter((id) => id !== run.id);
+      this.notice = `Deleted ${run.name}.`;
+    });
+  }
+
+  async #rowAction(run: RunSummary, action: () => Promise<void>): Promise<void> {
+    this.working = run.id;
+    this.notice = null;
+    try {
+      await action();
+      await this.load();
+    } catch (caught) {
+      this.error = errorMessage(caught);
+    } finally {
+      this.working = null;
+    }
+  }
+
+  toggleCompare(id: string, on: boolean): void {
+    this.compared = on ? [...this.compared.filter((one) => one !== id), id].slice(-2) : this.compared.filter((one) => one !== id);
+  }
+
+  /** Fetch the metrics of the compared runs that are not loaded yet. */
+  loadComparedDetails(): void {
+    for (const id of this.compared) {
+      if (this.details[id]) continue;
+      unwrap(this.#bridge.runs.get({ runId: id }))
+        .then((detail) => {
+          this.details = { ...this.details, [id]: detail };
+        })
+        .catch((caught: unknown) => {
+          this.error = errorMessage(caught);
+        });
+    }
+  }
+
+  showNotice(message: string): void {
+    this.notice = message;
+    this.error = null;
+  }
+
+  showError(message: string): void {
+    this.error = message;
+    this.notice = null;
+  }
+}
