@@ -1,6 +1,7 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DATASET_FILES } from '../core/dataset/files';
 import { CLASS_NAMES } from '../core/fashion-mnist';
@@ -132,6 +133,49 @@ describe('atelier dataset', () => {
         await mirror.close();
       }
     });
+
+    it.each(['truncated', 'flipped'] as const)(
+      needsRealData('a %s t10k-labels .gz in FASHION_MNIST_DIR: info and train exit 1 naming the folder, the file and what to do, never using the good system package instead'),
+      async (how) => {
+        process.env.ATELIER_SYSTEM_DATASET_DIR = REAL_DIR;
+        const broken = join(temp, `broken-${how}`);
+        mkdirSync(broken);
+        for (const file of DATASET_FILES.slice(0, 3)) symlinkSync(join(REAL_DIR, file.gzName), join(broken, file.gzName));
+        const labels = DATASET_FILES[3]!;
+        const gz = readFileSync(join(REAL_DIR, labels.gzName));
+        if (how === 'truncated') writeFileSync(join(broken, labels.gzName), gz.subarray(0, Math.floor(gz.length / 2)));
+        else {
+          const raw = gunzipSync(gz);
+          raw[100] = raw[100] === 9 ? 8 : 9;
+          writeFileSync(join(broken, labels.gzName), gzipSync(raw));
+        }
+        process.env.FASHION_MNIST_DIR = broken;
+        const why = how === 'truncated' ? /t10k-labels-idx1-ubyte\.gz is truncated \(its compressed data ends early\)/ : /t10k-labels-idx1-ubyte\.gz \(from .*\): SHA-256 of the decompressed data is [0-9a-f]{64}, expected 0402a96d/;
+        const remedy = 'point FASHION_MNIST_DIR at another folder, or unset FASHION_MNIST_DIR';
+
+        const { code, json } = await info();
+        expect(code).toBe(1);
+        expect(json).toMatchObject({ source: null, images: 0, using: how === 'truncated' ? null : 'env', error: { kind: 'dataset-corrupt' } });
+        expect(json.error?.message).toContain(broken);
+        expect(json.error?.message).toMatch(why);
+        expect(json.error?.message).toContain(remedy);
+
+        const text = await run(['dataset', 'info']);
+        expect(text.code).toBe(1);
+        expect(text.out).toContain('Fashion-MNIST: not usable');
+        expect(text.err).toMatch(why);
+
+        // A truncated file is refused before a run starts (stderr); a flipped byte is found when the
+        // worker verifies the data, so the run is recorded as failed with the message (stdout).
+        const train = await run(['train', '--epochs', '1', '--limit', '100']);
+        const said = `${train.out}\n${train.err}`;
+        expect(train.code, said).toBe(1);
+        expect(said).toContain(broken);
+        expect(said).toMatch(why);
+        expect(said).toContain(remedy);
+      },
+      60_000,
+    );
 
     it(needsRealData('use DIR is remembered in settings.json and used by the next command; --forget undoes it'), async () => {
       process.env.ATELIER_SYSTEM_DATASET_DIR = emptyDir;

@@ -13,6 +13,7 @@ import { downloadDataset, importFromFolder, type DownloadProgress } from './down
 import { APT_INSTALL_HINT, DATASET_MIRRORS, SYSTEM_DATASET_DIR, type SplitName } from './files';
 import {
   describeSources,
+  explainRefusedChoice,
   inspectFolder,
   sourceFromFolder,
   type DatasetSource,
@@ -146,13 +147,15 @@ export class DatasetService {
   }
 
   /**
-   * The source that would be used now; when there is none, an error that says why: which folder
-   * holds a damaged or missing file (`dataset-corrupt` / `dataset-missing`, naming the file), or
-   * that the data is simply not here and the three ways to get it.
+   * The source that would be used now; when there is none, an error that says why: the folder the
+   * person chose holds a damaged or missing file (refused, never silently replaced by another
+   * source), which folder holds a damaged or missing file (`dataset-corrupt` / `dataset-missing`,
+   * naming the file), or that the data is simply not here and the three ways to get it.
    */
   async locateOrExplain(): Promise<DatasetSource> {
     const report = await describeSources(await this.sourceOptions());
     if (report.selected) return report.selected;
+    if (report.refused) throw await explainRefusedChoice(report.refused);
     const broken = report.sources.filter((source) => source.state === 'incomplete');
     const ways = `choose a folder that holds the four files, install them with \`${APT_INSTALL_HINT}\`, or download them (Dataset view, or \`atelier dataset fetch\`)`;
     if (broken.length === 0) throw new AtelierError('dataset-missing', `Fashion-MNIST is not on this computer — ${ways}`);

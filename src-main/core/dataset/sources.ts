@@ -4,11 +4,13 @@
  * package, then a download. Looking is cheap — a few `stat`s and a 6-byte read per file — so
  * the System view can ask on every open; the big files are only read by `loadDataset`.
  */
-import { open, stat, type FileHandle } from 'node:fs/promises';
+import { open, readFile, stat, type FileHandle } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { datasetCacheDir, atelierHome } from '../paths';
 import { AtelierError } from '../errors';
 import { APT_INSTALL_HINT, DATASET_FILES, DATASET_MIRRORS, SYSTEM_DATASET_DIR, formatCount, type DatasetFile } from './files';
+import { gunzipCapped, isGzip } from './gunzip';
+import { sha256Hex } from './verify';
 
 /** The places Fashion-MNIST can come from, in the order they are tried. Same names as the contract's enum. */
 export type DatasetSourceKind = 'user-folder' | 'env' | 'cache' | 'system-package' | 'download';
@@ -44,9 +46,17 @@ export interface DatasetSourceStatus {
   hint: string;
 }
 
+/** The sources a person picks: a folder chosen in the app or CLI, or FASHION_MNIST_DIR. */
+export type ChosenSourceKind = 'user-folder' | 'env';
+
 export interface SourcesReport {
-  /** The source that would be used, or null when none holds the data and download is the only way. */
+  /** The source that would be used, or null when none holds the data (or the person's choice is refused). */
   using: LocalSourceKind | null;
+  /**
+   * The person's choice when it holds some of the files but not all four usable ones: it is
+   * refused, and no later source is used behind their back. Null otherwise.
+   */
+  refused: { kind: ChosenSourceKind; dir: string } | null;
   /** Every candidate, in the order they are tried. */
   sources: DatasetSourceStatus[];
   /** The source that would be used, with its file paths (null when `using` is null). */
@@ -204,18 +214,22 @@ export function candidateFolders(options: SourceOptions = {}): Candidate[] {
 
 /**
  * Every candidate's status and which one would be used, without reading the big files.
- * A chosen folder that is incomplete does not stop the search: its status says what is wrong
- * and the next complete source is used.
+ * A chosen folder (or FASHION_MNIST_DIR) that holds damaged or only some of the files stops the
+ * search: the person picked it, so quietly using another copy would hide that it is broken. One
+ * that does not exist or holds none of the files is skipped, its status saying so.
  */
 export async function describeSources(options: SourceOptions = {}): Promise<SourcesReport> {
   const candidates = candidateFolders(options);
   const inspections = await Promise.all(candidates.map((c) => inspectFolder(c.dir)));
   let selected: DatasetSource | null = null;
+  let refused: SourcesReport['refused'] = null;
   const sources: DatasetSourceStatus[] = [];
   candidates.forEach((candidate, i) => {
     const inspection = inspections[i] as FolderInspection;
-    const status = statusOf(candidate, inspection, selected !== null);
-    if (status.state === 'found' && selected === null) selected = { kind: candidate.kind, dir: inspection.dir, files: inspection.files };
+    const earlier = selected !== null ? 'used' : refused !== null ? 'refused' : null;
+    const status = statusOf(candidate, inspection, earlier);
+    if (earlier === null && status.state === 'found') selected = { kind: candidate.kind, dir: inspection.dir, files: inspection.files };
+    if (earlier === null && status.state === 'incomplete' && isChosen(candidate.kind)) refused = { kind: candidate.kind, dir: inspection.dir };
     sources.push(status);
   });
   const mirrors = options.mirrors ?? DATASET_MIRRORS;
@@ -230,18 +244,94 @@ export async function describeSources(options: SourceOptions = {}): Promise<Sour
       'verifying every file' + (selected ? ' (not needed: a local copy was found)' : ''),
   });
   const chosen = selected as DatasetSource | null; // assigned inside the callback, which narrowing cannot see
-  return { using: chosen?.kind ?? null, sources, selected: chosen };
+  return { using: chosen?.kind ?? null, refused, sources, selected: chosen };
 }
 
-function statusOf(candidate: Candidate, inspection: FolderInspection, shadowed: boolean): DatasetSourceStatus {
+function isChosen(kind: LocalSourceKind): kind is ChosenSourceKind {
+  return kind === 'user-folder' || kind === 'env';
+}
+
+/**
+ * What to do about a damaged file, by where it is: a folder the person chose is theirs to repair
+ * or let go of; Atelier's own cache or the system package they can only replace or avoid.
+ */
+export function damagedFileRemedy(kind: LocalSourceKind): string {
+  if (kind === 'user-folder') return 'delete it or replace it with a good copy, choose another folder, or forget the chosen folder (atelier dataset use --forget, or the Dataset view)';
+  if (kind === 'env') return 'delete it or replace it with a good copy, point FASHION_MNIST_DIR at another folder, or unset FASHION_MNIST_DIR';
+  return 'delete it or choose another folder';
+}
+
+/**
+ * Why one present file cannot be used, read in full: "truncated" and "damaged" look alike to the
+ * cheap check (a cut-off .gz ends in a wrong trailer), and the person deserves to know which.
+ */
+async function diagnoseFile(dir: string, file: DatasetFile): Promise<string | null> {
+  for (const [name, compressed] of [[file.gzName, true], [file.name, false]] as const) {
+    let raw: Uint8Array;
+    try {
+      raw = await readFile(join(dir, name));
+    } catch {
+      continue;
+    }
+    let bytes = raw;
+    if (compressed) {
+      if (!isGzip(raw)) return `${name} is not a gzip file`;
+      try {
+        bytes = await gunzipCapped(raw, { maxBytes: file.size, name });
+      } catch (error) {
+        const code = ((error as Error).cause as { code?: unknown } | undefined)?.code;
+        return code === 'Z_BUF_ERROR' ? `${name} is truncated (its compressed data ends early)` : `${name} is damaged (it does not decompress)`;
+      }
+    }
+    if (bytes.byteLength < file.size) return `${name} is truncated (${formatCount(bytes.byteLength)} of ${formatCount(file.size)} bytes${compressed ? ' after decompressing' : ''})`;
+    if (bytes.byteLength > file.size) return `${name} is ${formatCount(bytes.byteLength)} bytes${compressed ? ' after decompressing' : ''}, more than ${file.name} can be`;
+    if (sha256Hex(bytes) !== file.sha256) return `${name} is damaged (its SHA-256 checksum does not match Fashion-MNIST's ${file.name})`;
+    return `${name} holds the right data but its gzip trailer is damaged`;
+  }
+  return null;
+}
+
+/**
+ * The error for a refused choice (`SourcesReport.refused`): the folder, each unusable file and why
+ * (truncated, checksum mismatch, missing), and what to do. Reads the bad files in full, so it is
+ * only called on this error path.
+ */
+export async function explainRefusedChoice(refused: NonNullable<SourcesReport['refused']>): Promise<AtelierError> {
+  const inspection = await inspectFolder(refused.dir);
+  const usable = new Set(inspection.files.map((located) => located.file));
+  const reasons: string[] = [];
+  const absent: string[] = [];
+  for (const file of DATASET_FILES) {
+    if (usable.has(file)) continue;
+    const why = await diagnoseFile(inspection.dir, file);
+    if (why) reasons.push(why);
+    else absent.push(file.gzName);
+  }
+  const damaged = reasons.length > 0;
+  if (absent.length > 0) reasons.push(`${absent.join(', ')} ${absent.length === 1 ? 'is' : 'are'} missing`);
+  const what = refused.kind === 'user-folder' ? 'The folder you chose' : 'The folder FASHION_MNIST_DIR names';
+  const remedy = damaged
+    ? damagedFileRemedy(refused.kind)
+    : refused.kind === 'user-folder'
+      ? 'add the missing files (.gz or decompressed), choose another folder, or forget the chosen folder (atelier dataset use --forget, or the Dataset view)'
+      : 'add the missing files (.gz or decompressed), point FASHION_MNIST_DIR at another folder, or unset FASHION_MNIST_DIR';
+  return new AtelierError(
+    damaged ? 'dataset-corrupt' : 'dataset-missing',
+    `${what}, ${inspection.dir}, cannot be used: ${reasons.join('; ')}. Atelier does not switch to another copy while this folder is chosen — ${remedy}.`,
+  );
+}
+
+/** `earlier` says whether a source before this one is used, or is the person's refused choice. */
+function statusOf(candidate: Candidate, inspection: FolderInspection, earlier: 'used' | 'refused' | null): DatasetSourceStatus {
   const base = { kind: candidate.kind, location: inspection.dir };
   if (inspection.files.length === DATASET_FILES.length) {
-    return {
-      ...base,
-      state: 'found',
-      missingFiles: [],
-      hint: shadowed ? `${candidate.what} holds the dataset too; an earlier source is used` : `${candidate.what} holds the dataset; it is used`,
-    };
+    const hint =
+      earlier === 'used'
+        ? `${candidate.what} holds the dataset too; an earlier source is used`
+        : earlier === 'refused'
+          ? `${candidate.what} holds the dataset too, but is not used while the chosen folder cannot be used`
+          : `${candidate.what} holds the dataset; it is used`;
+    return { ...base, state: 'found', missingFiles: [], hint };
   }
   const nothing = inspection.files.length === 0 && inspection.problems.length === 0;
   if (nothing) {
@@ -249,11 +339,12 @@ function statusOf(candidate: Candidate, inspection: FolderInspection, shadowed: 
     return { ...base, state: 'missing', missingFiles: [], hint: `${candidate.what} (${inspection.dir}) ${where}: ${candidate.whenMissing}` };
   }
   const problems = inspection.problems.length > 0 ? ` (${inspection.problems.join('; ')})` : '';
+  const refusing = earlier === null && isChosen(candidate.kind) ? '; no other source is used while it is chosen' : '';
   return {
     ...base,
     state: 'incomplete',
     missingFiles: inspection.missingFiles,
-    hint: `${candidate.what} lacks ${inspection.missingFiles.join(', ')}${problems}: add them (.gz or decompressed), or ${candidate.whenMissing}`,
+    hint: `${candidate.what} lacks ${inspection.missingFiles.join(', ')}${problems}: add them (.gz or decompressed), or ${candidate.whenMissing}${refusing}`,
   };
 }
 
