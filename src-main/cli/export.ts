@@ -4,10 +4,10 @@
  */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { Atelier } from '../app';
-import { ExportFormatSchema, type CallName, type CallOutput, type ModelExport, type ModelImport } from '../contract';
+import { ExportFormatSchema, type ModelExport, type ModelImport } from '../contract';
 import { AtelierError } from '../core/errors';
 import type { CliIo } from './commands';
+import { withAtelier, type CliDeps } from './session';
 
 export const EXPORT_HELP_LINES = `  export --run ID|latest --format tfjs|onnx --out PATH [--force] [--json]
                                Write a finished run's model into the folder PATH (TF.js: model.json +
@@ -15,13 +15,6 @@ export const EXPORT_HELP_LINES = `  export --run ID|latest --format tfjs|onnx --
                                checked before it is moved into place; --force replaces an earlier export
   import PATH [--json]         Add a TF.js layers model (its folder or model.json) as a run, evaluated
                                on the test set; it must take 28×28 grayscale images and give 10 classes`;
-
-/** What the export commands borrow from commands.ts. */
-export interface ExportCliDeps {
-  makeAtelier: () => Atelier;
-  call: <C extends CallName>(atelier: Atelier, channel: C, input: unknown) => Promise<CallOutput<C>>;
-  resolveRun: (atelier: Atelier, run: string | undefined) => Promise<string>;
-}
 
 const bytes = (count: number): string => `${count.toLocaleString('en-US')} bytes`;
 
@@ -42,7 +35,7 @@ export function formatImport(result: ModelImport, path: string): string {
   return lines.join('\n');
 }
 
-export async function commandExport(args: string[], io: CliIo, deps: ExportCliDeps): Promise<number> {
+export async function commandExport(args: string[], io: CliIo, deps: CliDeps): Promise<number> {
   const { values } = parseArgs({
     args,
     options: {
@@ -57,28 +50,23 @@ export async function commandExport(args: string[], io: CliIo, deps: ExportCliDe
   const format = ExportFormatSchema.safeParse(values.format);
   if (!format.success) throw new AtelierError('invalid-payload', `--format must be tfjs or onnx${values.format ? `, not "${values.format}"` : ''}.`);
   if (!values.out) throw new AtelierError('invalid-payload', 'Name the folder to write with --out PATH (it must not exist yet, or use --force to replace an earlier export).');
-  const atelier = deps.makeAtelier();
-  try {
+  const path = resolve(values.out);
+  return withAtelier(deps, async (atelier) => {
     const runId = await deps.resolveRun(atelier, values.run);
-    const result = await deps.call(atelier, 'models.export', { runId, format: format.data, path: resolve(values.out), force: values.force });
+    const result = await deps.call(atelier, 'models.export', { runId, format: format.data, path, force: values.force });
     const run = await deps.call(atelier, 'runs.get', { runId });
     io.out(values.json ? JSON.stringify(result) : formatExport(result, run.name));
     return 0;
-  } finally {
-    await atelier.dispose();
-  }
+  });
 }
 
-export async function commandImport(args: string[], io: CliIo, deps: ExportCliDeps): Promise<number> {
+export async function commandImport(args: string[], io: CliIo, deps: CliDeps): Promise<number> {
   const { values, positionals } = parseArgs({ args, options: { json: { type: 'boolean', default: false } }, allowPositionals: true, strict: true });
   const [path, ...extra] = positionals;
   if (!path || extra.length) throw new AtelierError('invalid-payload', 'Name one model folder (or its model.json): atelier import PATH.');
-  const atelier = deps.makeAtelier();
-  try {
+  return withAtelier(deps, async (atelier) => {
     const result = await deps.call(atelier, 'models.import', { path: resolve(path) });
     io.out(values.json ? JSON.stringify(result) : formatImport(result, resolve(path)));
     return 0;
-  } finally {
-    await atelier.dispose();
-  }
+  });
 }

@@ -6,10 +6,11 @@ import { readdir } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Atelier } from '../app';
-import { PHOTO_MAX_PATHS, type CallName, type CallOutput, type PhotoBatch, type PhotoPreprocessing, type PhotoResult } from '../contract';
+import { PHOTO_MAX_PATHS, type PhotoBatch, type PhotoPreprocessing, type PhotoResult } from '../contract';
 import { CLASS_NAMES } from '../core/fashion-mnist';
 import { AtelierError } from '../core/errors';
 import type { CliIo } from './commands';
+import { withAtelier, type CliDeps } from './session';
 
 export const PHOTOS_HELP_LINES = `  classify [--run ID|latest] FILE|DIR... [--json] [--naive]
                                Classify clothing photos (folders: the photos in them) with the run chosen
@@ -18,13 +19,6 @@ export const PHOTOS_HELP_LINES = `  classify [--run ID|latest] FILE|DIR... [--js
                                Top-1 accuracy on a folder of class folders laid out like real-photos
                                (t-shirt, pants, longsleeve, dress, outwear, shirt, shoes), overall and per
                                folder; --naive scores plain grayscale resizing instead of Atelier's preprocessing`;
-
-/** What the photo commands borrow from commands.ts. */
-export interface PhotosCliDeps {
-  makeAtelier: () => Atelier;
-  call: <C extends CallName>(atelier: Atelier, channel: C, input: unknown) => Promise<CallOutput<C>>;
-  resolveRun: (atelier: Atelier, run: string | undefined) => Promise<string>;
-}
 
 /**
  * Folder name → the Fashion-MNIST classes counted as right, as in real-photos/README.md. A long
@@ -69,7 +63,7 @@ function preprocessingOf(naive: boolean): PhotoPreprocessing {
 }
 
 /** Classify many paths in calls of at most `PHOTO_MAX_PATHS`, as one batch. */
-async function classifyAll(deps: PhotosCliDeps, atelier: Atelier, paths: string[], runId: string | undefined, preprocessing: PhotoPreprocessing): Promise<PhotoBatch> {
+async function classifyAll(deps: CliDeps, atelier: Atelier, paths: string[], runId: string | undefined, preprocessing: PhotoPreprocessing): Promise<PhotoBatch> {
   const parts: PhotoBatch[] = [];
   for (let start = 0; start < paths.length; start += PHOTO_MAX_PATHS) {
     parts.push(await deps.call(atelier, 'photos.classifyPaths', { paths: paths.slice(start, start + PHOTO_MAX_PATHS), includeSteps: false, preprocessing, ...(runId ? { runId } : {}) }));
@@ -79,11 +73,11 @@ async function classifyAll(deps: PhotosCliDeps, atelier: Atelier, paths: string[
   return { ...first, results: parts.flatMap((part) => part.results) };
 }
 
-async function runOption(deps: PhotosCliDeps, atelier: Atelier, run: string | undefined): Promise<string | undefined> {
+async function runOption(deps: CliDeps, atelier: Atelier, run: string | undefined): Promise<string | undefined> {
   return run === undefined ? undefined : deps.resolveRun(atelier, run);
 }
 
-export async function commandClassify(args: string[], io: CliIo, deps: PhotosCliDeps): Promise<number> {
+export async function commandClassify(args: string[], io: CliIo, deps: CliDeps): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     options: { run: { type: 'string' }, json: { type: 'boolean', default: false }, naive: { type: 'boolean', default: false } },
@@ -91,8 +85,7 @@ export async function commandClassify(args: string[], io: CliIo, deps: PhotosCli
     strict: true,
   });
   if (positionals.length === 0) throw new AtelierError('invalid-payload', 'Name the photos (or folders of photos) to classify: atelier classify [--run ID|latest] FILE...');
-  const atelier = deps.makeAtelier();
-  try {
+  return withAtelier(deps, async (atelier) => {
     const runId = await runOption(deps, atelier, values.run);
     const batch = await classifyAll(deps, atelier, positionals.map((path) => resolve(path)), runId, preprocessingOf(values.naive));
     if (values.json) {
@@ -103,9 +96,7 @@ export async function commandClassify(args: string[], io: CliIo, deps: PhotosCli
       for (const result of batch.results) io.out(formatPhotoLine(result, width));
     }
     return batch.results.every((result) => result.ok) ? 0 : 1;
-  } finally {
-    await atelier.dispose();
-  }
+  });
 }
 
 export interface FolderScore {
@@ -207,7 +198,7 @@ export function formatPhotosEvaluation(evaluation: PhotosEvaluation): string {
   return lines.join('\n');
 }
 
-export async function commandPhotosEval(args: string[], io: CliIo, deps: PhotosCliDeps): Promise<number> {
+export async function commandPhotosEval(args: string[], io: CliIo, deps: CliDeps): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     options: { run: { type: 'string' }, json: { type: 'boolean', default: false }, naive: { type: 'boolean', default: false } },
@@ -230,8 +221,7 @@ export async function commandPhotosEval(args: string[], io: CliIo, deps: PhotosC
   if (known.length === 0) {
     throw new AtelierError('folder-empty', `${dir}: no class folders found (looked for ${Object.keys(ACCEPTED_LABELS).join(', ')})${skipped.length ? `; found only ${skipped.join(', ')}` : ''} — lay the photos out like real-photos.`);
   }
-  const atelier = deps.makeAtelier();
-  try {
+  return withAtelier(deps, async (atelier) => {
     const runId = await runOption(deps, atelier, values.run);
     // Each class folder is one path: the service expands it, and an empty one reports itself.
     const batch = await classifyAll(deps, atelier, known.map((name) => join(dir, name)), runId, preprocessingOf(values.naive));
@@ -242,7 +232,5 @@ export async function commandPhotosEval(args: string[], io: CliIo, deps: PhotosC
     const evaluation = scorePhotos(dir, batch, folderOf, skipped);
     io.out(values.json ? JSON.stringify(evaluation) : formatPhotosEvaluation(evaluation));
     return 0;
-  } finally {
-    await atelier.dispose();
-  }
+  });
 }
