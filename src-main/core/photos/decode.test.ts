@@ -2,13 +2,16 @@ import { execFileSync } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { crc32 } from 'node:zlib';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AtelierError } from '../errors.js';
 import type { ErrorKind } from '../errors.js';
-import { collectPhotoPaths, decodePhoto, sniffFormat, WORKING_SIZE } from './decode.js';
+import { collectPhotoPaths, decodePhoto, PHOTO_LIMITS, sniffFormat, WORKING_SIZE } from './decode.js';
+import { preprocessPhoto } from './preprocess.js';
 import { asymmetricShirt, syntheticPhoto } from './test-helpers.js';
+import { testPhoto } from './test-photos.js';
 
 let dir: string;
 let jpeg: Buffer;
@@ -211,6 +214,25 @@ describe('decodePhoto: bad input gives the right error, naming the file', () => 
     await expectPhotoError(bmp, 'photo-dimensions', 'huge.bmp', { name: 'huge.bmp' });
   });
 
+  it('photo-dimensions for a JPEG or WebP header past the limit, before decoding any pixel', async () => {
+    // Only the size fields change: were the pixels decoded, the 160×120 data would be reported as cut short.
+    const bigJpeg = Buffer.from(jpeg);
+    const sof = bigJpeg.indexOf(Buffer.from([0xff, 0xc0]));
+    expect(sof).toBeGreaterThan(0);
+    bigJpeg.writeUInt16BE(60_000, sof + 5);
+    bigJpeg.writeUInt16BE(60_000, sof + 7);
+    const jpegError = await expectPhotoError(bigJpeg, 'photo-dimensions', 'bomb.jpg', { name: 'bomb.jpg' });
+    expect(jpegError.message).toContain('60,000×60,000');
+    // Lossy WebP: the VP8 frame header after its start code 9d 01 2a holds 14-bit width and height.
+    const webp = Buffer.from(await sharp(photo.data, rawInput).webp().toBuffer());
+    const start = webp.indexOf(Buffer.from([0x9d, 0x01, 0x2a]));
+    expect(start).toBeGreaterThan(0);
+    webp.writeUInt16LE(16_383, start + 3);
+    webp.writeUInt16LE(16_383, start + 5);
+    const webpError = await expectPhotoError(webp, 'photo-dimensions', 'bomb.webp', { name: 'bomb.webp' });
+    expect(webpError.message).toContain('16,383×16,383');
+  });
+
   it('photo-dimensions honours a lower pixel limit', async () => {
     await expectPhotoError(png, 'photo-dimensions', 'limited.png', { name: 'limited.png', limits: { maxPixels: 100 * 100 } });
   });
@@ -307,5 +329,38 @@ describe('collectPhotoPaths', () => {
       [join(dir, 'missing'), 'photo-unreadable'],
     ]);
     for (const problem of problems) expect(problem.error.message).toContain(problem.path);
+  });
+});
+
+describe('phone-sized photos', () => {
+  let path: string;
+
+  beforeAll(async () => {
+    // A 48 MP phone photo held upright (EXIF orientation 6, as most phones save portrait shots),
+    // made from a real one so that preprocessing has a garment to find; smooth, so it stays ~1 MB.
+    const big = await sharp(testPhoto('longsleeve')).resize(8064, 6048, { fit: 'fill' }).withMetadata({ orientation: 6 }).jpeg({ quality: 80 }).toBuffer();
+    path = await file('phone-48mp.jpg', big);
+  }, 60_000);
+
+  it('a 48 MP JPEG (8064×6048) is within the limit, decodes upright to the working size and preprocesses', async () => {
+    expect(8064 * 6048).toBeLessThan(PHOTO_LIMITS.maxPixels);
+    expect(16_320 * 12_240).toBeLessThanOrEqual(PHOTO_LIMITS.maxPixels); // a 200 MP sensor
+    const decoded = await decodePhoto(path);
+    expect(decoded.source).toMatchObject({ format: 'jpeg', width: 8064, height: 6048, orientation: 6 });
+    expect([decoded.image.width, decoded.image.height]).toEqual([WORKING_SIZE * 0.75, WORKING_SIZE]);
+    const result = preprocessPhoto(decoded);
+    expect(result.foundGarment).toBe(true);
+    expect(Math.max(...result.input)).toBe(1);
+  });
+
+  it('decoding it never holds the full-size image: peak memory grows by far less than one 48 MP frame', () => {
+    const probe = fileURLToPath(new URL('./decode-memory-probe.ts', import.meta.url));
+    const output = execFileSync(process.execPath, ['--import', 'tsx', probe, path], { encoding: 'utf8', timeout: 60_000 });
+    const report = JSON.parse(output) as { peakKiBBefore: number; peakKiBAfter: number; width: number; height: number };
+    expect([report.width, report.height]).toEqual([192, 256]);
+    // Decoded whole, the frame alone is 8064 × 6048 × 3 bytes = 146 MB (and twice that to rotate it);
+    // shrunk on load it measures ~6 MB here. 48 MB leaves room for allocator and thread-pool noise.
+    const grewMiB = (report.peakKiBAfter - report.peakKiBBefore) / 1024;
+    expect(grewMiB).toBeLessThan(48);
   });
 });

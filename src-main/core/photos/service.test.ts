@@ -259,6 +259,15 @@ describe.skipIf(!haveData)('classifying photos (real worker, model trained here)
     expect(await refused('photos.classifyPaths', { paths: [goodShoe], runId: '../../etc' })).toMatch(/^invalid-payload/);
   });
 
+  it('a 48 MP phone photo (8064×6048 JPEG) is classified like any other', async () => {
+    const big = await sharp(goodPants).resize(6048, 8064, { fit: 'fill' }).jpeg({ quality: 80 }).toBuffer();
+    const path = join(scratch, 'phone-48mp.jpg');
+    writeFileSync(path, big);
+    const answer = await call(atelier, 'photos.classifyPaths', { paths: [path], includeSteps: false });
+    if (!answer.ok) throw new Error(answer.error.message);
+    expectGood(answer.value.results[0], path);
+  });
+
   it('a file over the size limit sent as bytes is photo-too-large (service limits)', async () => {
     const service = new PhotoService({ engine: atelier.engine, runs: atelier.runs, limits: { maxBytes: 10_000 } });
     const batch = await service.classifyFiles([{ name: 'pants.jpg', bytes: readFileSync(goodPants) }]);
