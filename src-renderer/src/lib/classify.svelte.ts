@@ -1,6 +1,7 @@
 /**
  * The Classify view's state, owned by App so that a drop anywhere on the window (whatever view
- * is showing) lands here. Batches run one after another; each adds its cards at the top.
+ * is showing) lands here. Selections (a drop, a paste, an Open…) run one after another, the newest
+ * on top; a large selection is sent in several calls, and its cards keep the selection's order.
  */
 import { getContext, setContext } from 'svelte';
 import type { AtelierBridge, PhotoBatch, PhotoProgress, PhotoResult } from '../../../src-main/contract';
@@ -13,8 +14,13 @@ export type PhotoCardItem = PhotoResult & { key: string };
 let nextKey = 1;
 const keyed = (results: readonly PhotoResult[]): PhotoCardItem[] => results.map((result) => ({ ...result, key: `photo-${nextKey++}` }));
 
+/** Where one selection's next cards go: after the last card it added (none yet: on top). */
+interface Selection {
+  lastKey: string | null;
+}
+
 export class ClassifyState {
-  /** Newest first. */
+  /** Newest selection first; within a selection, in its order. */
   cards = $state.raw<PhotoCardItem[]>([]);
   busy = $state(false);
   progress = $state.raw<PhotoProgress | null>(null);
@@ -79,8 +85,10 @@ export class ClassifyState {
 
   classifyPaths(paths: string[]): void {
     this.#enqueue(async () => {
+      const selection: Selection = { lastKey: null };
       for (let start = 0; start < paths.length; start += 500) {
-        await this.#call((requestId) => this.#bridge.photos.classifyPaths({ paths: paths.slice(start, start + 500), requestId }));
+        const results = await this.#call((requestId) => this.#bridge.photos.classifyPaths({ paths: paths.slice(start, start + 500), requestId }));
+        if (results) this.#add(selection, results);
       }
     });
   }
@@ -96,17 +104,18 @@ export class ClassifyState {
   }
 
   async #sendFiles(files: readonly NamedFile[], problems: (PhotoResult & { ok: false })[]): Promise<void> {
+    const selection: Selection = { lastKey: null };
     const plan = planUploads(files);
-    const early = [...problems, ...plan.problems];
-    if (early.length > 0) this.cards = [...keyed(early), ...this.cards];
+    // Problems known before anything is sent (an empty folder, a file too big to send) lead the
+    // selection's cards: they show at once instead of after every upload.
+    this.#add(selection, [...problems, ...plan.problems]);
     for (const group of plan.groups) {
-      const payload: { name: string; base64: string }[] = [];
-      const unreadable: (PhotoResult & { ok: false })[] = [];
+      const read: ({ name: string; base64: string } | (PhotoResult & { ok: false }))[] = [];
       for (const { name, file } of group) {
         try {
-          payload.push({ name, base64: await fileToBase64(file) });
+          read.push({ name, base64: await fileToBase64(file) });
         } catch (caught) {
-          unreadable.push({
+          read.push({
             ok: false,
             name,
             path: null,
@@ -114,12 +123,26 @@ export class ClassifyState {
           });
         }
       }
-      if (unreadable.length > 0) this.cards = [...keyed(unreadable), ...this.cards];
-      if (payload.length > 0) await this.#call((requestId) => this.#bridge.photos.classifyFiles({ files: payload, requestId }));
+      const payload = read.filter((item): item is { name: string; base64: string } => !('ok' in item));
+      const answered = payload.length > 0 ? await this.#call((requestId) => this.#bridge.photos.classifyFiles({ files: payload, requestId })) : [];
+      // One result per sent file, in order: a file the browser could not read keeps its place.
+      let next = 0;
+      const inOrder = read.flatMap((item) => ('ok' in item ? [item] : answered ? [answered[next++]!] : []));
+      this.#add(selection, [...inOrder, ...(answered?.slice(next) ?? [])]);
     }
   }
 
-  async #call(send: (requestId: string) => ReturnType<AtelierBridge['photos']['classifyPaths']>): Promise<void> {
+  /** Put a selection's next cards after its earlier ones (on top if the list was cleared meanwhile). */
+  #add(selection: Selection, results: readonly PhotoResult[]): void {
+    if (results.length === 0) return;
+    const cards = keyed(results);
+    const after = selection.lastKey === null ? -1 : this.cards.findIndex((card) => card.key === selection.lastKey);
+    this.cards = [...this.cards.slice(0, after + 1), ...cards, ...this.cards.slice(after + 1)];
+    selection.lastKey = cards.at(-1)!.key;
+  }
+
+  /** One call to the core; its results, or null when the whole call failed (then `error` says why). */
+  async #call(send: (requestId: string) => ReturnType<AtelierBridge['photos']['classifyPaths']>): Promise<PhotoResult[] | null> {
     const requestId = `classify-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
     this.#requestId = requestId;
     this.progress = null;
@@ -128,9 +151,10 @@ export class ClassifyState {
       this.lastRun = batch.run;
       this.classNames = batch.classNames;
       this.error = null;
-      this.cards = [...keyed(batch.results), ...this.cards];
+      return batch.results;
     } catch (caught) {
       this.error = describe(caught);
+      return null;
     } finally {
       this.#requestId = null;
       this.progress = null;
