@@ -15,7 +15,9 @@ function sourcesUnder(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
     const path = join(dir, entry.name);
     if (entry.isDirectory()) return sourcesUnder(path);
-    return entry.name.endsWith('.ts') && !entry.name.endsWith('.test.ts') ? [path] : [];
+    // Tests and their helpers (test-*.ts) may assemble the whole app; what ships may not.
+    const isTestCode = entry.name.endsWith('.test.ts') || entry.name.startsWith('test-');
+    return entry.name.endsWith('.ts') && !isTestCode ? [path] : [];
   });
 }
 
