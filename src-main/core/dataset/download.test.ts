@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { AtelierError } from '../errors';
 import { downloadDataset, importFromFolder, type DownloadProgress } from './download';
 import { DATASET_FILES, formatCount } from './files';
@@ -112,7 +112,20 @@ describe.skipIf(!HAVE_REAL_DATA)(needsRealData('downloadDataset against a local 
   it('downloads, verifies and caches the four files with progress, then reuses them', async () => {
     const mirror = await startMirror(realMirror());
     const events: DownloadProgress[] = [];
-    const source = await downloadDataset({ cacheDir, mirrors: [mirror.base], onProgress: (p) => events.push(p) });
+    // A clock that moves 10 ms per report, and no throttling: every chunk is reported and every speed is exact, however loaded the machine.
+    let now = 1_000;
+    const times: number[] = [];
+    const source = await downloadDataset({
+      cacheDir,
+      mirrors: [mirror.base],
+      progressIntervalMs: 0,
+      clock: () => now,
+      onProgress: (p) => {
+        events.push(p);
+        times.push(now);
+        now += 10;
+      },
+    });
 
     expect(source.kind).toBe('cache');
     expect(source.dir).toBe(cacheDir);
@@ -128,7 +141,19 @@ describe.skipIf(!HAVE_REAL_DATA)(needsRealData('downloadDataset against a local 
     const fractions = events.map((e) => e.overallFraction);
     fractions.slice(1).forEach((f, i) => expect(f).toBeGreaterThanOrEqual(fractions[i] as number));
     expect(fractions.at(-1)).toBe(1);
-    expect(events.some((e) => e.phase === 'downloading' && e.receivedBytes > 0 && e.bytesPerSecond >= 0)).toBe(true);
+    for (const name of GZ_NAMES) {
+      const mine = events.flatMap((e, i) => (e.file === name ? [{ ...e, at: times[i] as number }] : []));
+      const downloading = mine.filter((e) => e.phase === 'downloading');
+      // Starts at 0 bytes, grows chunk by chunk, ends at the file's length.
+      expect(downloading[0]).toMatchObject({ receivedBytes: 0, bytesPerSecond: 0 });
+      expect(downloading.length).toBeGreaterThan(1);
+      downloading.slice(1).forEach((e, i) => expect(e.receivedBytes).toBeGreaterThan(downloading[i]!.receivedBytes));
+      expect(downloading.at(-1)?.receivedBytes).toBe(real.get(name)?.length);
+      expect(mine.at(-1)).toMatchObject({ phase: 'done', receivedBytes: real.get(name)?.length });
+      // The average speed since the file's start, by the injected clock.
+      const startedAt = downloading[0]!.at;
+      for (const e of mine.slice(1)) expect(e.bytesPerSecond).toBe(Math.round(e.receivedBytes / ((e.at - startedAt) / 1000)));
+    }
 
     // A second download finds every file verified in the cache and asks no mirror.
     const empty = await startMirror((_name, _req, res) => notFound(res));
@@ -266,7 +291,22 @@ describe('downloadDataset failures that need no real data', () => {
       res.writeHead(200, { 'content-length': '1000' });
       res.write(new Uint8Array(10)); // then nothing
     });
-    const error = await failure(downloadDataset({ cacheDir, mirrors: [mirror.base], stallTimeoutMs: 200 }));
+    // The stall timer is faked and only advanced once the 10 bytes are in, so a slow machine cannot
+    // make the mirror look silent before it has sent them.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    let error: AtelierError;
+    try {
+      let tenBytesIn!: () => void;
+      const received = new Promise<void>((resolve) => (tenBytesIn = resolve));
+      const pending = failure(
+        downloadDataset({ cacheDir, mirrors: [mirror.base], stallTimeoutMs: 200, progressIntervalMs: 0, onProgress: (p) => p.receivedBytes === 10 && tenBytesIn() }),
+      );
+      await received;
+      vi.advanceTimersByTime(200);
+      error = await pending;
+    } finally {
+      vi.useRealTimers();
+    }
     expect(error.kind).toBe('download-failed');
     expect(error.message).toContain('no data for 200 ms after 10 bytes');
     expect(await readdir(cacheDir)).toEqual([]);

@@ -26,7 +26,7 @@ export interface DownloadProgress {
   receivedBytes: number;
   /** From `Content-Length`; null when the server does not say. */
   totalBytes: number | null;
-  /** Average speed over this file so far. */
+  /** Average speed over this file so far; 0 until some time has passed (the first report of a file). */
   bytesPerSecond: number;
   /** 0 to 1 over all files of this download (estimated from the official sizes until each starts). */
   overallFraction: number;
@@ -43,6 +43,8 @@ export interface DownloadOptions {
   stallTimeoutMs?: number;
   /** Minimum time between two progress reports of one file. Default 100 ms. */
   progressIntervalMs?: number;
+  /** Milliseconds for throttling and speed; tests inject one so speeds do not depend on the machine's load. Default `Date.now`. */
+  clock?: () => number;
 }
 
 const STAGING_PREFIX = '.staging-';
@@ -240,6 +242,7 @@ async function fetchToFile(url: string, path: string, file: DatasetFile, index: 
   try {
     const response = await fetch(url, { signal, redirect: 'follow' });
     reached = true;
+    poke(); // the stall clock measures silence, and an answer is not silence
     if (!response.ok || !response.body) {
       await response.body?.cancel().catch(() => undefined);
       throw new TransferError(`HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ''}`, true);
@@ -325,13 +328,17 @@ class ProgressMeter {
     this.totals[index] = total;
     if (total !== null) this.estimates[index] = total;
     this.received[index] = 0;
-    this.startedAt[index] = Date.now();
+    this.startedAt[index] = this.now();
     this.report(index, url, 'downloading', true);
   }
 
   progress(index: number, url: string, received: number): void {
     this.received[index] = received;
     this.report(index, url, 'downloading', false);
+  }
+
+  private now(): number {
+    return (this.options.clock ?? Date.now)();
   }
 
   /** A mirror failed: its bytes no longer count. */
@@ -342,7 +349,7 @@ class ProgressMeter {
   report(index: number, url: string, phase: DownloadProgress['phase'], force: boolean): void {
     const onProgress = this.options.onProgress;
     if (!onProgress) return;
-    const now = Date.now();
+    const now = this.now();
     if (!force && now - (this.lastReport[index] ?? 0) < (this.options.progressIntervalMs ?? 100)) return;
     this.lastReport[index] = now;
     const received = this.received[index] ?? 0;
