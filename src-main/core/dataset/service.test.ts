@@ -191,7 +191,7 @@ describe('DatasetService', () => {
       expect(error.kind).toBe('dataset-corrupt');
       expect(error.message).toContain(bad.gzName);
       expect(error.message).toContain(dir);
-      expect(error.message).toMatch(/truncated or damaged/);
+      expect(error.message).toMatch(/is damaged \(it does not decompress\)/); // a fake .gz: not gzip data at all, so not merely cut off
     });
 
     it.skipIf(!HAVE_REAL_DATA)(needsRealData('a copy whose bytes were changed fails verification with dataset-corrupt naming the file'), async () => {
@@ -293,7 +293,7 @@ describe('DatasetService', () => {
       mirror = await startMirror(served, { stallAfterBytes: 100_000 });
       const datasets = service({ mirrors: [mirror.url], progressIntervalMs: 0 });
       const running = datasets.download();
-      await expect.poll(() => progress.some((p) => p.receivedBytes > 0)).toBe(true);
+      await expect.poll(() => progress.some((p) => p.receivedBytes > 0), { timeout: 30_000 }).toBe(true); // a loaded machine may take over the default 1 s
       expect(datasets.cancelDownload()).toBe(true);
       const error = await rejection(running);
       expect(error.kind).toBe('cancelled');
