@@ -507,8 +507,12 @@ function contentSecurityPolicy(html: string): Map<string, string[]> {
   expect(metas, 'exactly one CSP meta').toHaveLength(1);
   const content = /content\s*=\s*"([^"]*)"/i.exec(metas[0]![0]) ?? /content\s*=\s*'([^']*)'/i.exec(metas[0]![0]);
   expect(content, 'the CSP meta needs a content attribute').not.toBeNull();
+  return parseCsp(content![1]!);
+}
+
+function parseCsp(policy: string): Map<string, string[]> {
   const directives = new Map<string, string[]>();
-  for (const directive of content![1]!.split(';')) {
+  for (const directive of policy.split(';')) {
     const [name, ...values] = directive.trim().split(/\s+/);
     if (name) directives.set(name.toLowerCase(), values);
   }
@@ -517,6 +521,16 @@ function contentSecurityPolicy(html: string): Map<string, string[]> {
 
 function expectStrictCsp(html: string, where: string): void {
   const csp = contentSecurityPolicy(html);
+  expectStrictDirectives(csp, where);
+  // Browsers ignore frame-ancestors in a meta and log an error on every page: it belongs in a header.
+  expect(csp.has('frame-ancestors'), `${where}: frame-ancestors in a meta`).toBe(false);
+  // A CSP meta only governs what follows it.
+  const cspAt = html.search(/http-equiv\s*=\s*["']Content-Security-Policy/i);
+  const firstScript = html.search(/<script\b/i);
+  if (firstScript >= 0) expect(cspAt, `${where}: the CSP meta must come before the first script`).toBeLessThan(firstScript);
+}
+
+function expectStrictDirectives(csp: Map<string, string[]>, where: string): void {
   expect(csp.get('default-src'), `${where}: default-src`).toEqual(["'none'"]);
   const scripts = csp.get('script-src');
   expect(scripts, `${where}: script-src`).toBeDefined();
@@ -526,15 +540,21 @@ function expectStrictCsp(html: string, where: string): void {
   }
   const objects = csp.get('object-src');
   if (objects) expect(objects).toEqual(["'none'"]);
-  // A CSP meta only governs what follows it.
-  const cspAt = html.search(/http-equiv\s*=\s*["']Content-Security-Policy/i);
-  const firstScript = html.search(/<script\b/i);
-  if (firstScript >= 0) expect(cspAt, `${where}: the CSP meta must come before the first script`).toBeLessThan(firstScript);
 }
 
 describe('the renderer page', () => {
   it("src-renderer/index.html has a CSP with default-src 'none' and script-src 'self' only", () => {
     expectStrictCsp(readFileSync(join(SRC_RENDERER, 'index.html'), 'utf8'), 'src-renderer/index.html');
+  });
+
+  it("the browser shell's CSP header is the page's policy plus frame-ancestors 'none'", async () => {
+    const { RENDERER_HEADER_CSP } = await import('./web/csp');
+    const header = parseCsp(RENDERER_HEADER_CSP);
+    expectStrictDirectives(header, 'the CSP header');
+    expect(header.get('frame-ancestors')).toEqual(["'none'"]);
+    const meta = contentSecurityPolicy(readFileSync(join(SRC_RENDERER, 'index.html'), 'utf8'));
+    header.delete('frame-ancestors');
+    expect(header).toEqual(meta);
   });
 
   it.skipIf(!existsSync(BUILT_INDEX_HTML))('the built index.html keeps that CSP and has no inline script', () => {

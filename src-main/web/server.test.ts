@@ -9,8 +9,9 @@ import type { Atelier } from '../app';
 import { CALL_NAMES, type EngineInfo } from '../contract';
 import type { CallContext, Handlers } from '../dispatch';
 import { EventHub } from '../events';
+import { RENDERER_HEADER_CSP } from './csp';
 import { startWebServer, type WebServer } from './server';
-import { TOKEN_PARAM, WS_PATH, type ServerMessage } from './wire';
+import { SESSION_PATH, TOKEN_PARAM, WS_PATH, type ServerMessage } from './wire';
 
 const INDEX_HTML = '<!doctype html><title>Atelier test</title><div id="app"></div>';
 const APP_JS = 'console.log("atelier");';
@@ -242,6 +243,26 @@ describe('browser shell: binding and token', () => {
   });
 });
 
+describe('browser shell: session check', () => {
+  it('tells the page whether its token is good, without refusing the request itself', async () => {
+    const good = await http(`${SESSION_PATH}?${TOKEN_PARAM}=${encodeURIComponent(server.token)}`);
+    expect(good.status).toBe(200);
+    expect(good.headers['cache-control']).toBe('no-store');
+    expect(JSON.parse(good.body)).toEqual({ authorized: true });
+    for (const query of ['', `?${TOKEN_PARAM}=`, `?${TOKEN_PARAM}=wrong`, `?${TOKEN_PARAM}=${server.token}x`, `?other=${server.token}`]) {
+      const answer = await http(`${SESSION_PATH}${query}`);
+      expect(answer.status, query).toBe(200);
+      expect(JSON.parse(answer.body), query).toEqual({ authorized: false });
+    }
+  });
+
+  it('answers only for loopback host names', async () => {
+    const answer = await http(`${SESSION_PATH}?${TOKEN_PARAM}=${server.token}`, { headers: { host: 'evil.example' } });
+    expect(answer.status).toBe(421);
+    expect(answer.body).not.toContain('authorized');
+  });
+});
+
 describe('browser shell: calls', () => {
   it('answers every call with its own id, through dispatch', async () => {
     const client = await connect();
@@ -336,6 +357,15 @@ describe('browser shell: static files', () => {
     expect(script.status).toBe(200);
     expect(script.body).toBe(APP_JS);
     expect(script.headers['content-type']).toMatch(/^text\/javascript/);
+  });
+
+  it("sends the page's CSP (with frame-ancestors 'none') and no-referrer with HTML, and no CSP with other files", async () => {
+    const page = await http(`/?${TOKEN_PARAM}=${server.token}`);
+    expect(page.headers['content-security-policy']).toBe(RENDERER_HEADER_CSP);
+    expect(page.headers['content-security-policy']).toContain("frame-ancestors 'none'");
+    expect(page.headers['referrer-policy']).toBe('no-referrer');
+    const script = await http('/assets/app.js');
+    expect(script.headers['content-security-policy']).toBeUndefined();
   });
 
   it('answers HEAD with the headers and no body', async () => {

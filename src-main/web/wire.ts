@@ -19,3 +19,12 @@ export type ServerMessage =
 /** Query parameter that carries the session token in the page URL and the WebSocket URL. */
 export const TOKEN_PARAM = 'token';
 export const WS_PATH = '/ws';
+/**
+ * GET SESSION_PATH?token=… answers {"authorized": true|false}. A page cannot read the status with
+ * which the server refused its WebSocket, so it asks here to tell a wrong token from a server
+ * that is down.
+ */
+export const SESSION_PATH = '/session';
+export interface SessionAnswer {
+  authorized: boolean;
+}
