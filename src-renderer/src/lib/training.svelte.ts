@@ -6,7 +6,7 @@
  * batch-level curve it has seen; the core only remembers per-epoch metrics.
  */
 import type { AtelierBridge, BatchProgress, EpochMetrics, RunFinished, TrainingConfig, TrainingState } from '../../../src-main/contract';
-import { unwrap } from './api';
+import { errorMessage, unwrap } from './api';
 
 /** One point of the within-epoch running curve; x is the fractional epoch (1.5 = halfway through epoch 2). */
 export interface BatchPoint {
@@ -22,6 +22,8 @@ export class TrainingMonitor {
   state = $state.raw<TrainingState>(IDLE);
   /** The run the series below belong to: the one training now, or the last one seen. */
   runId = $state<string | null>(null);
+  /** Its name ("Tutorial MLP #4"), once the core has told it. */
+  runName = $state<string | null>(null);
   /** Its config (kept after it ends, for the chart's x range). */
   config = $state.raw<TrainingConfig | null>(null);
   epochs = $state.raw<EpochMetrics[]>([]);
@@ -55,19 +57,51 @@ export class TrainingMonitor {
     });
   }
 
-  /** Ask the core what is happening now (a training started in another window shows up live). */
+  /**
+   * Ask the core what is happening now (a training started in another window shows up live). When
+   * nothing trains and this window has seen no run (a reload, a new window, a run the CLI trained),
+   * the last run on disk is shown, so the finished run stays until a new one starts.
+   */
   async refresh(): Promise<void> {
     try {
-      this.#onState(await unwrap(this.#bridge.training.state({})));
+      const state = await unwrap(this.#bridge.training.state({}));
+      this.#onState(state);
+      if (!state.runId && !this.runId) await this.#restoreLast();
       this.loadError = null;
     } catch (caught) {
-      this.loadError = caught instanceof Error ? caught.message : String(caught);
+      this.loadError = errorMessage(caught);
+    }
+  }
+
+  /** The newest run trained (not imported) that has ended, with its per-epoch curves and outcome. */
+  async #restoreLast(): Promise<void> {
+    const runs = await unwrap(this.#bridge.runs.list({}));
+    const last = runs.find((run) => run.origin === 'trained' && run.status !== 'running' && run.status !== 'evaluating');
+    if (!last) return;
+    const detail = await unwrap(this.#bridge.runs.get({ runId: last.id }));
+    // A run that started meanwhile wins.
+    if (this.runId) return;
+    this.#follow(detail.id);
+    this.runName = detail.name;
+    this.config = detail.config;
+    this.epochs = detail.metrics;
+    this.finished = { runId: detail.id, status: detail.status, error: detail.error, testAccuracy: detail.testAccuracy };
+  }
+
+  async #loadName(runId: string): Promise<void> {
+    try {
+      const run = await unwrap(this.#bridge.runs.get({ runId }));
+      if (this.runId === runId) this.runName = run.name;
+    } catch {
+      // The name is a nicety: without it the view says "this run".
     }
   }
 
   #follow(runId: string): void {
     if (runId === this.runId) return;
     this.runId = runId;
+    this.runName = null;
+    void this.#loadName(runId);
     this.config = null;
     this.epochs = [];
     this.batchPoints = [];
