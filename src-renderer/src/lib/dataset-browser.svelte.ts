@@ -5,7 +5,7 @@
  * kept, so scrolling through 60,000 images costs a few hundred kilobytes at a time.
  */
 import type { AtelierBridge, DatasetSummary, SplitName } from '../../../src-main/contract';
-import { ApiError, unwrap } from './api';
+import { ApiError, errorMessage, unwrap } from './api';
 import { pagesCovering } from './dataset-grid';
 import { PIXELS_PER_IMAGE } from '../../../src-main/core/fashion-mnist';
 import { decodePixels } from './dataset-images';
@@ -74,7 +74,7 @@ export class DatasetBrowser {
       this.error = null;
     } catch (caught) {
       this.summary = null;
-      this.error = caught instanceof ApiError ? caught : new ApiError('internal', caught instanceof Error ? caught.message : String(caught));
+      this.error = caught instanceof ApiError ? caught : new ApiError('internal', errorMessage(caught));
     } finally {
       this.#reset();
       this.loading = false;
@@ -161,7 +161,7 @@ export class DatasetBrowser {
       this.#version += 1;
       return page;
     } catch (caught) {
-      if (generation === this.#generation) this.pageError = caught instanceof Error ? caught.message : String(caught);
+      if (generation === this.#generation) this.pageError = errorMessage(caught);
       return null;
     } finally {
       if (generation === this.#generation) {

@@ -1,3 +1,5 @@
+import { errorMessage } from './api';
+
 /**
  * For a `$effect` that loads something: hands the promise's value (or its error's message) on
  * unless the effect was cleaned up first — a newer run of it, or the view closing — so a slow
@@ -14,7 +16,7 @@ export function settleLatest<T>(
         if (!stale) on.value(value);
       },
       (caught: unknown) => {
-        if (!stale) on.error(caught instanceof Error ? caught.message : String(caught));
+        if (!stale) on.error(errorMessage(caught));
       },
     )
     .finally(() => {

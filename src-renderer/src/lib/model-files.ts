@@ -36,7 +36,7 @@ export function checkModelFiles(files: readonly { name: string; size: number }[]
   if (!files.some((file) => file.name.endsWith('.json') && file.name !== 'atelier-model.json')) return 'Include model.json: it describes the model; the .bin files hold its weights.';
   if (!files.some((file) => file.name.endsWith('.bin'))) return 'Include the weight files (.bin) named in model.json.';
   const total = files.reduce((sum, file) => sum + file.size, 0);
-  if (total > MAX_UPLOAD_BYTES) return `These files add up to ${(total / 1024 / 1024).toFixed(0)} MB; the browser can send at most ${MAX_UPLOAD_BYTES / 1024 / 1024} MB. Import the folder with \`atelier import PATH\` instead.`;
+  if (total > MAX_UPLOAD_BYTES) return `These files add up to ${(total / 1024 / 1024).toFixed(0)} MB; the browser can send at most ${MAX_UPLOAD_BYTES / 1024 / 1024} MB. Import the folder with the command atelier import PATH instead.`;
   return null;
 }
 
