@@ -86,10 +86,11 @@ test.describe.serial('Export and import (browser shell)', () => {
     await expect(page.getByTestId('run-row')).toHaveCount(1);
     await page.getByTestId('models-import-files').setInputFiles(['model.json', 'weights.bin', 'atelier-model.json'].map((name) => join(exported, name)));
     await expect(page.getByTestId('models-import')).toHaveText('Importing and evaluating…');
-    await expect(page.getByRole('status')).toContainText(/Imported cnn · .* \(imported\): test accuracy \d+\.\d%/, { timeout: 60_000 });
+    await expect(page.getByRole('status')).toContainText(/Imported Small CNN #1: test accuracy \d+\.\d%/, { timeout: 60_000 });
     await expect(page.getByTestId('run-row')).toHaveCount(2);
-    const imported = page.getByTestId('run-row').filter({ hasText: '(imported)' });
-    await expect(imported.getByTestId('run-accuracy')).toHaveText(await page.getByTestId('run-row').filter({ hasNotText: '(imported)' }).getByTestId('run-accuracy').innerText());
+    const imported = page.getByTestId('run-row').filter({ has: page.getByTestId('run-origin').getByText('imported', { exact: true }) });
+    await expect(imported.getByTestId('run-epochs')).toHaveText('1');
+    await expect(imported.getByTestId('run-accuracy')).toHaveText(await page.getByTestId('run-row').filter({ hasNot: page.getByText('imported', { exact: true }) }).getByTestId('run-accuracy').innerText());
     await screenshot(page, 'models-imported');
   });
 

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Page } from '@playwright/test';
@@ -77,8 +78,24 @@ test.describe.serial('Train, Evaluate and Models (browser shell)', () => {
     // Running points within the epoch plus the epoch's own point, and a validation point for 0.1.
     expect(await points(page, 'chart-loss')).toBeGreaterThanOrEqual(3);
     expect(await points(page, 'chart-accuracy')).toBeGreaterThanOrEqual(3);
-    const runId = (await page.getByTestId('live-run-id').textContent())!.trim();
+    const runId = (await page.getByTestId('live-run').getAttribute('data-run-id'))!;
+    // Runs are named after the model and numbered in the data folder, so two of the same minute differ.
+    await expect(page.getByTestId('live-run')).toHaveText('Tutorial MLP #1');
     await screenshot(page, 'train');
+
+    // The finished run stays when you look elsewhere and come back, and after a reload (read from disk).
+    const lossPoints = await points(page, 'chart-loss');
+    await page.getByRole('button', { name: /Dataset/ }).click();
+    await expect(page.getByTestId('train-result')).toHaveCount(0);
+    await page.getByRole('button', { name: /Train/ }).click();
+    await expect(result).toHaveAttribute('data-status', 'completed');
+    await expect(page.getByTestId('live-run')).toHaveAttribute('data-run-id', runId);
+    expect(await points(page, 'chart-loss')).toBe(lossPoints);
+    await page.reload();
+    await expect(result).toHaveAttribute('data-status', 'completed');
+    await expect(page.getByTestId('live-run')).toHaveText('Tutorial MLP #1');
+    // Per-epoch points (loss, validation loss) are on disk; the within-epoch curve was only live.
+    await expect.poll(() => points(page, 'chart-loss')).toBeGreaterThanOrEqual(2);
 
     // Evaluate: scores, heatmap, per-class table, the tutorial's grid.
     await page.getByTestId('open-evaluate').click();
@@ -128,6 +145,13 @@ test.describe.serial('Train, Evaluate and Models (browser shell)', () => {
     await expect(row.getByTestId('run-status')).toHaveText('completed');
     await expect(row.getByTestId('run-accuracy')).toHaveText(/^\d+\.\d%$/);
     await expect(row.getByTestId('run-active')).toBeChecked();
+    await expect(row.getByTestId('run-name')).toHaveText('Tutorial MLP #1');
+    await expect(row.getByTestId('run-epochs')).toHaveText('1/1');
+    // One date format, with seconds, in Models and in Evaluate's run picker.
+    const started = (await row.getByTestId('run-date').textContent())!;
+    expect(started).toMatch(/\d{1,2}:\d{2}:\d{2}/);
+    await row.getByRole('button', { name: 'Evaluate' }).click();
+    await expect(page.getByTestId('evaluate-run').locator('option:checked')).toContainText(`Tutorial MLP #1, ${started}`);
   });
 
   test('one training at a time: a second start gets a clear answer; another window follows live; Esc stops within a batch', async ({ page, context, server }) => {
@@ -199,5 +223,34 @@ test.describe.serial('Train, Evaluate and Models (browser shell)', () => {
     await cliRow.getByTestId('run-delete-confirm').click();
     await expect(page.getByTestId('run-row')).toHaveCount(2);
     await expect(cliRow).toHaveCount(0);
+  });
+
+  test('a long failure message wraps in its cell and leaves every Delete button inside a 1280 px window', async ({ page, server }) => {
+    // A run.json as an older Atelier wrote it (no number), failed with a long message holding a long path.
+    const id = '2026-01-01_09-00-00-000-abcdef';
+    const longPath = `/home/someone/${'very-long-folder-name-without-spaces-'.repeat(6)}model/weights.bin`;
+    mkdirSync(join(server.home, 'runs', id), { recursive: true });
+    writeFileSync(
+      join(server.home, 'runs', id, 'run.json'),
+      JSON.stringify({
+        id, name: 'cnn · 2026-01-01 09:00', createdAt: '2026-01-01T09:00:00.000Z', origin: 'trained', preset: 'cnn', backend: 'wasm',
+        status: 'failed', epochsPlanned: 5, epochsCompleted: 2, durationSeconds: 90, testAccuracy: null, testLoss: null, config: null, trainer: null,
+        error: `The engine could not write ${longPath}: ENOSPC, no space left on device. Free some space on the disk that holds the data folder and train again; ${'the finished epochs are kept. '.repeat(4)}`,
+      }),
+    );
+    await page.setViewportSize({ width: 1280, height: 820 });
+    await page.goto(`${server.url}#/models`);
+    const row = page.locator(`[data-testid="run-row"][data-run-id="${id}"]`);
+    await expect(row.getByTestId('run-status')).toHaveText('failed');
+    // Named from its model and its place among the older runs, not the identical-looking old name.
+    await expect(row.getByTestId('run-name')).toHaveText(/^Small CNN #\d+$/);
+    await expect(row.getByTestId('run-reason')).toHaveAttribute('title', /ENOSPC/);
+    for (const button of await page.getByTestId('run-delete').all()) {
+      const box = (await button.boundingBox())!;
+      expect(box.x).toBeGreaterThanOrEqual(0);
+      expect(box.x + box.width).toBeLessThanOrEqual(1280);
+    }
+    const scroll = await page.getByTestId('runs-table').evaluate((table) => ({ table: table.scrollWidth, box: table.parentElement!.clientWidth }));
+    expect(scroll.table).toBeLessThanOrEqual(scroll.box);
   });
 });
