@@ -8,7 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { TrainingConfig } from '../../contract';
 import { PIXELS_PER_IMAGE } from '../fashion-mnist';
 import { shoePair } from '../photos/shoe-pairs';
-import { buildModel, describePresets, inputShapeOf, PHOTO_ROBUST_CUT_SHARE, PHOTO_ROBUST_PAIR_SHARE, PHOTO_ROBUST_SHARE, presetCatalogue, trainingAugmentation, type ImageAugmentation } from './models';
+import { buildModel, describePresets, PHOTO_ROBUST_CUT_SHARE, PHOTO_ROBUST_PAIR_SHARE, PHOTO_ROBUST_SHARE, presetCatalogue, trainingAugmentation, type ImageAugmentation } from './models';
 import { mulberry32 } from '../random';
 import { gatherPixels } from './tensors';
 import { gatherAugmentedPixels, trainModel } from './train';
@@ -40,9 +40,13 @@ describe('trainingAugmentation', () => {
     for (const id of ids) expect(trainingAugmentation(id) !== null, id).toBe(id === 'photo-robust');
   });
 
-  it('photo-robust keeps the CNN layout, so exports and the engine feed it [28, 28, 1]', () => {
-    expect(inputShapeOf('photo-robust')).toEqual([28, 28, 1]);
-    expect(inputShapeOf('tutorial-mlp')).toEqual([28, 28]);
+  it('photo-robust keeps the CNN layout, so exports and the engine feed it [28, 28, 1]', async () => {
+    await tf.ready();
+    for (const [preset, shape] of [['photo-robust', [null, 28, 28, 1]], ['tutorial-mlp', [null, 28, 28]]] as const) {
+      const model = buildModel(tf, config({ preset }));
+      expect(model.inputs[0]!.shape).toEqual(shape);
+      model.dispose();
+    }
   });
 
   it('gives bytes of the same shape, changes some images, and is a function of the random stream only', () => {

@@ -6,7 +6,7 @@
  */
 import type * as tfType from '@tensorflow/tfjs';
 import type { Preset, PresetId, TrainingConfig } from '../../contract';
-import { augmentPhotoLike, type PhotoAugmentation } from '../photos/augment';
+import { augmentPhotoLike } from '../photos/augment';
 import { cutAtEdges } from '../photos/edge-cut';
 import { FOOTWEAR_CLASSES, shoePair } from '../photos/shoe-pairs';
 import { CLASS_COUNT, IMAGE_SIDE } from '../fashion-mnist';
@@ -55,22 +55,14 @@ export const PHOTO_ROBUST_PAIR_SHARE = 0.4;
 /** Share of (the other) training images photo-robust cuts as the edge of a photo would (`cutAtEdges`). */
 export const PHOTO_ROBUST_CUT_SHARE = 0.25;
 
-/** Which parts of `augmentPhotoLike` photo-robust uses: measured on real photos (README, "Your own photos"). */
-export const PHOTO_ROBUST_AUGMENTATION: Partial<PhotoAugmentation> = {};
-
 /** The preset's training-time augmentation, or null for presets that train on the images as they are. */
 export function trainingAugmentation(preset: PresetId): ImageAugmentation | null {
   if (preset !== 'photo-robust') return null;
   return (image, random, label) => {
     if (FOOTWEAR_CLASSES.has(label) && random() < PHOTO_ROBUST_PAIR_SHARE) return shoePair(image, random);
-    const varied = random() < PHOTO_ROBUST_SHARE ? augmentPhotoLike(image, random, PHOTO_ROBUST_AUGMENTATION) : image;
+    const varied = random() < PHOTO_ROBUST_SHARE ? augmentPhotoLike(image, random) : image;
     return random() < PHOTO_ROBUST_CUT_SHARE ? cutAtEdges(varied, random) : varied;
   };
-}
-
-/** Which input layout a preset's model expects. */
-export function inputShapeOf(preset: PresetId): number[] {
-  return preset === 'tutorial-mlp' ? [IMAGE_SIDE, IMAGE_SIDE] : [IMAGE_SIDE, IMAGE_SIDE, 1];
 }
 
 /** Build and compile a fresh model for a config. */

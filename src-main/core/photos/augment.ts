@@ -8,11 +8,9 @@
  * (`Uint8Array`) and a seeded random source, so the engine can reproduce an epoch exactly.
  */
 
+import { IMAGE_SIDE } from '../fashion-mnist';
 import { mulberry32, type Random } from '../random';
-import { boxAbove } from './preprocess';
-
-/** Side of the square images these functions take. */
-export const AUGMENT_SIZE = 28;
+import { boxAbove } from './morphology';
 
 export type { Random } from '../random';
 /** Mulberry32 (see core/random.ts), named for what augmentation uses it for. */
@@ -45,7 +43,7 @@ export interface AffineParams {
  * Warp a square image by inverse mapping with bilinear sampling; outside is black, like
  * Fashion-MNIST's background.
  */
-export function affine(image: Float32Array, params: AffineParams, size = AUGMENT_SIZE): Float32Array {
+export function affine(image: Float32Array, params: AffineParams, size = IMAGE_SIDE): Float32Array {
   const { angle = 0, scale = 1, aspect = 1, shiftX = 0, shiftY = 0, flip = false } = params;
   const out = new Float32Array(size * size);
   const c = (size - 1) / 2;
@@ -82,7 +80,7 @@ export function affine(image: Float32Array, params: AffineParams, size = AUGMENT
  * longest side to `box` (bilinear) and centre the bounding box. After a rotation or a
  * change of aspect this gives what the photo pipeline would have produced.
  */
-export function refit(image: Float32Array, box = AUGMENT_SIZE, threshold = 0.02, size = AUGMENT_SIZE): Float32Array {
+export function refit(image: Float32Array, box = IMAGE_SIDE, threshold = 0.02, size = IMAGE_SIDE): Float32Array {
   const found = boxAbove(image, size, size, threshold);
   if (!found) return Float32Array.from(image);
   const { x0, y0 } = found;
@@ -150,7 +148,7 @@ export function adjustTones(image: Float32Array, params: { gamma?: number; contr
 }
 
 /** Gaussian blur (separable, edges clamped to black outside). `sigma` in pixels; 0 returns a copy. */
-export function blur(image: Float32Array, sigma: number, size = AUGMENT_SIZE): Float32Array {
+export function blur(image: Float32Array, sigma: number, size = IMAGE_SIDE): Float32Array {
   if (sigma <= 0) return Float32Array.from(image);
   const radius = Math.ceil(3 * sigma);
   const kernel = new Float32Array(2 * radius + 1);

@@ -4,10 +4,11 @@
  * so a model that never saw a cut garment takes the blunt shape for a Bag. This cuts a
  * training garment the way the edge of a photo would, then frames it like the pipeline does.
  */
-import { AUGMENT_SIZE, refit, type Random } from './augment';
-import { boxAbove } from './preprocess';
+import { IMAGE_SIDE } from '../fashion-mnist';
+import { refit, type Random } from './augment';
+import { boxAbove } from './morphology';
 
-const SIZE = AUGMENT_SIZE;
+const SIZE = IMAGE_SIDE;
 
 /**
  * Cut one side (60 %) or two sides of the garment's bounding box by 10–35 % of its extent

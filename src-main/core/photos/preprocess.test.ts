@@ -1,33 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { FloatImage, Mask, RgbaImage } from './image.js';
-import {
-  boundingBox,
-  boxBlur,
-  centreOnCanvas,
-  closeMask,
-  coverage,
-  crop,
-  dilate,
-  downscaleRgba,
-  erode,
-  estimateBackground,
-  fillHoles,
-  fitLongestSide,
-  largestRegion,
-  negateGarment,
-  normaliseToBytes,
-  openMask,
-  otsuThreshold,
-  percentile,
-  preprocessPhoto,
-  resizeArea,
-  resizeMask,
-  separateGarment,
-  stretchContrast,
-  toGray,
-  toLab,
-} from './preprocess.js';
+import { boxBlur, estimateBackground, otsuThreshold, percentile } from './background.js';
+import { toGray, toLab } from './colour.js';
+import { centreOnCanvas, crop, fitLongestSide, normaliseToBytes, resizeArea } from './geometry.js';
+import { negateGarment, stretchContrast } from './intensity.js';
+import { boundingBox, closeMask, coverage, dilate, erode, fillHoles, largestRegion, openMask } from './morphology.js';
+import { preprocessPhoto } from './preprocess.js';
+import { downscaleRgba, resizeMask, separateGarment } from './separate.js';
 import { asymmetricShirt, inShape, inputBox, syntheticPhoto } from './test-helpers.js';
 import type { Shape } from './test-helpers.js';
 

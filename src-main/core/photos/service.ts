@@ -6,12 +6,13 @@
 import { basename, resolve } from 'node:path';
 import type { PhotoBatch, PhotoPreprocessing, PhotoProgress, PhotoResult, PhotoSteps } from '../../contract';
 import { CLASS_NAMES, IMAGE_SIDE, PIXELS_PER_IMAGE } from '../fashion-mnist';
-import type { EngineClient } from '../engine/client';
 import { AtelierError, toErrorInfo, type ErrorInfo } from '../errors';
 import type { RunStore } from '../runs/store';
 import { collectPhotoPaths, decodePhoto, type DecodedPhoto, type PhotoLimits } from './decode';
 import { stepToDataUrl } from './png';
-import { preprocessPhoto, resizeArea, toGray, type PreprocessSteps } from './preprocess';
+import { toGray } from './colour';
+import { resizeArea } from './geometry';
+import { preprocessPhoto, type PreprocessSteps } from './preprocess';
 
 /**
  * When a prediction is shown as "not sure". A photo is outside the domain the model learnt, so
@@ -44,8 +45,17 @@ export interface ClassifyOptions {
   readonly onProgress?: (progress: Omit<PhotoProgress, 'requestId'>) => void;
 }
 
+/**
+ * What classifying photos needs of the engine: the model's probabilities for preprocessed inputs
+ * (n × 784 in [0, 1] in, n × 10 out). Declared here, not imported, so that photos/ does not depend
+ * on engine/: the engine imports photos/ for its training augmentation. `EngineClient` fits it.
+ */
+export interface PhotoClassifier {
+  request(method: 'predict', params: { modelDir: string; pixels: Float32Array }): Promise<{ probabilities: Float32Array }>;
+}
+
 export interface PhotoServiceOptions {
-  readonly engine: Pick<EngineClient, 'request'>;
+  readonly engine: PhotoClassifier;
   readonly runs: Pick<RunStore, 'activeRunId' | 'hasModel' | 'modelDir' | 'read' | 'evaluation'>;
   /** Photos decoded at the same time; each holds a full-size decode in memory briefly. Default 2. */
   readonly concurrency?: number;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { seededRandom } from './augment';
-import { labelRegions } from './preprocess';
+import { labelRegions } from './morphology';
 import { shoePair } from './shoe-pairs';
 import { inputBox } from './test-helpers';
 

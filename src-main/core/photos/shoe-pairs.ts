@@ -4,12 +4,13 @@
  * pairs in training, a model calls most photographed pairs "Bag". This builds a pair from one
  * training shoe, framed like the photo pipeline frames a garment.
  */
-import { AUGMENT_SIZE, affine, refit, type Random } from './augment';
+import { IMAGE_SIDE } from '../fashion-mnist';
+import { affine, refit, type Random } from './augment';
 
 /** Fashion-MNIST's footwear classes: Sandal, Sneaker, Ankle boot. */
 export const FOOTWEAR_CLASSES: ReadonlySet<number> = new Set([5, 7, 9]);
 
-const SIZE = AUGMENT_SIZE;
+const SIZE = IMAGE_SIDE;
 const CANVAS = 2 * SIZE;
 
 /** Columns holding any of the shoe (above `threshold`), as [first, last], or null when empty. */

@@ -1,6 +1,7 @@
+import { IMAGE_SIDE } from '../fashion-mnist';
 import { seededRandom } from './augment.js';
 import type { RgbaImage } from './image.js';
-import { boxAbove } from './preprocess.js';
+import { boxAbove } from './morphology.js';
 
 /** Test support: synthetic "photos" with a known garment, so assertions can be exact. */
 
@@ -53,7 +54,7 @@ export function syntheticPhoto(options: {
 }
 
 /** Bounding box of the pixels above `threshold` in a 28×28 image, with its centre. */
-export function inputBox(input: ArrayLike<number>, threshold: number, size = 28): { x0: number; y0: number; x1: number; y1: number; width: number; height: number; cx: number; cy: number } {
+export function inputBox(input: ArrayLike<number>, threshold: number, size = IMAGE_SIDE): { x0: number; y0: number; x1: number; y1: number; width: number; height: number; cx: number; cy: number } {
   // An empty image gives the same numbers as before the helper existed: x0 = y0 = size, x1 = y1 = −1.
   const found = boxAbove(input, size, size, threshold) ?? { x0: size, y0: size, x1: 0, y1: 0 };
   const { x0, y0 } = found;
