@@ -1,75 +1,164 @@
 /**
  * The browser shell's transport: the contract's verbs over one WebSocket to 127.0.0.1, with the
  * session token from the page URL. Calls wait for the connection; it reconnects with backoff.
+ * Before each attempt it asks the server whether the token is good (a page cannot read why a
+ * WebSocket was refused), so a wrong token ends in one clear state instead of endless retries.
  */
 import { buildBridge, type AtelierBridge, type CallName, type CallResult, type EventName } from '../../../src-main/contract';
+import { SESSION_PATH, type SessionAnswer } from '../../../src-main/web/wire';
 
 export type ConnectionState = 'connecting' | 'open' | 'closed' | 'unauthorized';
 
+/** What the page says when the server refuses its token. */
+export const UNAUTHORIZED_MESSAGE =
+  "This link's token is missing or no longer valid. Open the full URL printed by atelier serve (or npm start), including its ?token= part.";
+
+const LOST_MESSAGE = 'Lost the connection to the Atelier server. Is atelier serve still running?';
+
+/** The part of the WebSocket API the bridge uses (the browser's, or the ws package's in tests). */
+export interface SocketLike {
+  readonly readyState: number;
+  send(text: string): void;
+  close(): void;
+  onopen: ((event: unknown) => void) | null;
+  onmessage: ((event: { data: unknown }) => void) | null;
+  onclose: ((event: unknown) => void) | null;
+}
+
+/** How the bridge reaches the server: the browser's WebSocket and fetch unless a test brings its own. */
+export interface BridgeTransport {
+  openSocket(url: string): SocketLike;
+  fetch(url: string): Promise<{ ok: boolean; json(): Promise<unknown> }>;
+}
+
+/** The session check's URL for a socket URL: same host and token, over HTTP. */
+export function sessionUrlFor(socketUrl: string): string {
+  const url = new URL(socketUrl);
+  url.protocol = url.protocol === 'wss:' ? 'https:' : 'http:';
+  url.pathname = SESSION_PATH;
+  return url.href;
+}
+
 interface Pending {
+  text: string;
+  sent: boolean;
   resolve: (result: CallResult<unknown>) => void;
 }
 
+const OPEN = 1;
+const FIRST_RETRY_MS = 250;
+const LAST_RETRY_MS = 8000;
+
 export class WebSocketBridge {
   readonly bridge: AtelierBridge;
-  #socket: WebSocket | null = null;
+  #socket: SocketLike | null = null;
   #nextId = 1;
   readonly #pending = new Map<number, Pending>();
-  readonly #queue: string[] = [];
   readonly #listeners = new Map<EventName, Set<(payload: unknown) => void>>();
-  #retryMs = 250;
+  #retryMs = FIRST_RETRY_MS;
+  #retryTimer: ReturnType<typeof setTimeout> | null = null;
   #state: ConnectionState = 'connecting';
+  #disposed = false;
+  readonly #transport: BridgeTransport;
   onStateChange: (state: ConnectionState) => void = () => {};
 
+  /**
+   * `socketUrl` is ws://host/ws?token=…; `hasToken` is false when the page URL has none at all,
+   * which needs no question to the server.
+   */
   constructor(
-    private readonly url: string,
+    private readonly socketUrl: string,
     hasToken: boolean,
+    transport: Partial<BridgeTransport> = {},
   ) {
+    this.#transport = {
+      openSocket: transport.openSocket ?? ((url) => new WebSocket(url) as unknown as SocketLike),
+      fetch: transport.fetch ?? ((url) => fetch(url, { cache: 'no-store' })),
+    };
     this.bridge = buildBridge(
       (channel, input) => this.#invoke(channel, input),
       (event, listener) => this.#subscribe(event, listener),
     );
-    // Without a token the server will refuse us: say so at once instead of retrying forever.
-    if (hasToken) this.#connect();
-    else this.#state = 'unauthorized';
+    if (hasToken) void this.#attempt();
+    else this.#refuse();
   }
 
   get state(): ConnectionState {
     return this.#state;
   }
 
+  /** Close the socket and stop reconnecting (tests; a page simply goes away). */
+  dispose(): void {
+    this.#disposed = true;
+    if (this.#retryTimer) clearTimeout(this.#retryTimer);
+    this.#socket?.close();
+  }
+
   #setState(state: ConnectionState): void {
+    if (this.#state === state) return;
     this.#state = state;
     this.onStateChange(state);
   }
 
-  #connect(): void {
-    this.#setState('connecting');
-    const socket = new WebSocket(this.url);
-    let opened = false;
+  /** Resolves true or false when the server answered about the token, null when it could not be reached. */
+  async #tokenAccepted(): Promise<boolean | null> {
+    try {
+      const response = await this.#transport.fetch(sessionUrlFor(this.socketUrl));
+      if (!response.ok) return null;
+      const answer = (await response.json()) as Partial<SessionAnswer> | null;
+      return typeof answer?.authorized === 'boolean' ? answer.authorized : null;
+    } catch {
+      return null;
+    }
+  }
+
+  async #attempt(): Promise<void> {
+    if (this.#disposed) return;
+    const accepted = await this.#tokenAccepted();
+    if (this.#disposed) return;
+    if (accepted === false) return this.#refuse();
+    if (accepted === null) {
+      this.#setState('closed');
+      return this.#retryLater();
+    }
+    const socket = this.#transport.openSocket(this.socketUrl);
     this.#socket = socket;
     socket.onopen = () => {
-      opened = true;
-      this.#retryMs = 250;
+      this.#retryMs = FIRST_RETRY_MS;
       this.#setState('open');
-      for (const message of this.#queue.splice(0)) socket.send(message);
+      for (const pending of this.#pending.values()) {
+        if (pending.sent) continue;
+        socket.send(pending.text);
+        pending.sent = true;
+      }
     };
     socket.onmessage = (event) => this.#onMessage(String(event.data));
     socket.onclose = () => {
       this.#socket = null;
+      // Calls the server had: their answers are lost. Calls not sent yet wait for the next socket.
       for (const [id, pending] of this.#pending) {
+        if (!pending.sent) continue;
         this.#pending.delete(id);
-        pending.resolve({ ok: false, error: { kind: 'internal', message: 'Lost the connection to the Atelier server. Is `atelier serve` still running?' } });
+        pending.resolve({ ok: false, error: { kind: 'internal', message: LOST_MESSAGE } });
       }
-      if (!opened && this.#retryMs >= 4000) {
-        // Never got in after several tries: most likely a wrong or missing token.
-        this.#setState('unauthorized');
-      } else {
-        this.#setState('closed');
-      }
-      setTimeout(() => this.#connect(), this.#retryMs);
-      this.#retryMs = Math.min(this.#retryMs * 2, 8000);
+      if (this.#disposed) return;
+      this.#setState('closed');
+      this.#retryLater();
     };
+  }
+
+  #retryLater(): void {
+    this.#retryTimer = setTimeout(() => void this.#attempt(), this.#retryMs);
+    this.#retryMs = Math.min(this.#retryMs * 2, LAST_RETRY_MS);
+  }
+
+  /** The token will not get better by retrying: fail every call with one clear reason. */
+  #refuse(): void {
+    this.#setState('unauthorized');
+    for (const [id, pending] of this.#pending) {
+      this.#pending.delete(id);
+      pending.resolve({ ok: false, error: { kind: 'unauthorized', message: UNAUTHORIZED_MESSAGE } });
+    }
   }
 
   #onMessage(text: string): void {
@@ -89,12 +178,18 @@ export class WebSocketBridge {
   }
 
   #invoke(channel: CallName, input: unknown): Promise<CallResult<unknown>> {
+    if (this.#state === 'unauthorized') {
+      return Promise.resolve({ ok: false, error: { kind: 'unauthorized', message: UNAUTHORIZED_MESSAGE } });
+    }
     const id = this.#nextId++;
     const text = JSON.stringify({ type: 'call', id, channel, input });
     return new Promise((resolve) => {
-      this.#pending.set(id, { resolve });
-      if (this.#socket?.readyState === WebSocket.OPEN) this.#socket.send(text);
-      else this.#queue.push(text);
+      const pending: Pending = { text, sent: false, resolve };
+      this.#pending.set(id, pending);
+      if (this.#socket?.readyState === OPEN) {
+        this.#socket.send(text);
+        pending.sent = true;
+      }
     });
   }
 
