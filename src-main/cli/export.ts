@@ -12,7 +12,8 @@ import { withAtelier, type CliDeps } from './session';
 export const EXPORT_HELP_LINES = `  export --run ID|latest --format tfjs|onnx --out PATH [--force] [--json]
                                Write a finished run's model into the folder PATH (TF.js: model.json +
                                weights.bin; ONNX: model.onnx, opset 13; both with atelier-model.json),
-                               checked before it is moved into place; --force replaces an earlier export
+                               checked before it is moved into place (PATH's parent folder must exist);
+                               --force replaces a folder holding nothing but an earlier export
   import PATH [--json]         Add a TF.js layers model (its folder or model.json) as a run, evaluated
                                on the test set; it must take 28×28 grayscale images and give 10 classes`;
 
@@ -49,7 +50,7 @@ export async function commandExport(args: string[], io: CliIo, deps: CliDeps): P
   });
   const format = ExportFormatSchema.safeParse(values.format);
   if (!format.success) throw new AtelierError('invalid-payload', `--format must be tfjs or onnx${values.format ? `, not "${values.format}"` : ''}.`);
-  if (!values.out) throw new AtelierError('invalid-payload', 'Name the folder to write with --out PATH (it must not exist yet, or use --force to replace an earlier export).');
+  if (!values.out) throw new AtelierError('invalid-payload', 'Name the folder to write with --out PATH (it must not exist yet, or use --force to replace a folder holding nothing but an earlier export).');
   const path = resolve(values.out);
   return withAtelier(deps, async (atelier) => {
     const runId = await deps.resolveRun(atelier, values.run);
