@@ -198,7 +198,7 @@ async function fetchOneFile(
     }
   }
   const tried = attempts.map((a) => `${a.url}: ${a.reason}`).join('; ');
-  const elsewhere = `install it with \`${APT_INSTALL_HINT}\`, or choose a folder that holds Fashion-MNIST`;
+  const elsewhere = `install it with ‘${APT_INSTALL_HINT}’, or choose a folder that holds Fashion-MNIST`;
   if (attempts.every((a) => !a.reached)) {
     throw new AtelierError('offline', `Cannot download ${file.gzName}: no mirror could be reached (${tried}) — check the internet connection and try again, ${elsewhere}`);
   }

@@ -157,7 +157,7 @@ export class DatasetService {
     if (report.selected) return report.selected;
     if (report.refused) throw await explainRefusedChoice(report.refused);
     const broken = report.sources.filter((source) => source.state === 'incomplete');
-    const ways = `choose a folder that holds the four files, install them with \`${APT_INSTALL_HINT}\`, or download them (Dataset view, or \`atelier dataset fetch\`)`;
+    const ways = `choose a folder that holds the four files, install them with ‘${APT_INSTALL_HINT}’, or download them (Dataset view, or ‘atelier dataset fetch’)`;
     if (broken.length === 0) throw new AtelierError('dataset-missing', `Fashion-MNIST is not on this computer — ${ways}`);
     const inspections = await Promise.all(broken.map((source) => inspectFolder(source.location)));
     const damaged = inspections.some((inspection) => inspection.problems.length > 0);

@@ -201,13 +201,13 @@ export function candidateFolders(options: SourceOptions = {}): Candidate[] {
     kind: 'cache',
     dir: datasetCacheDir(home),
     what: "Atelier's dataset cache",
-    whenMissing: 'Download fills it (or `atelier dataset fetch`)',
+    whenMissing: 'Download fills it (or ‘atelier dataset fetch’)',
   });
   candidates.push({
     kind: 'system-package',
     dir: options.systemDir ?? SYSTEM_DATASET_DIR,
     what: 'The system package',
-    whenMissing: `install it with \`${APT_INSTALL_HINT}\``,
+    whenMissing: `install it with ‘${APT_INSTALL_HINT}’`,
   });
   return candidates;
 }
@@ -366,6 +366,6 @@ export async function sourceFromFolder(dir: string, kind: LocalSourceKind = 'use
   throw new AtelierError(
     'dataset-missing',
     `${inspection.dir} does not hold Fashion-MNIST: ${why} — choose the folder with the four files (.gz or decompressed), ` +
-      `install them with \`${APT_INSTALL_HINT}\`, or download them`,
+      `install them with ‘${APT_INSTALL_HINT}’, or download them`,
   );
 }

@@ -243,8 +243,8 @@ export class DatasetStore {
     if (!source) {
       throw new AtelierError(
         'dataset-missing',
-        'Fashion-MNIST is not on this computer — download it (System view, or `atelier dataset fetch`), ' +
-          'install it with `apt install dataset-fashion-mnist`, or choose a folder that holds it',
+        'Fashion-MNIST is not on this computer — download it (System view, or ‘atelier dataset fetch’), ' +
+          'install it with ‘apt install dataset-fashion-mnist’, or choose a folder that holds it',
       );
     }
     const load = this.options.load ?? loadDataset;
