@@ -1,8 +1,11 @@
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { mkdir, readFile, readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AtelierError } from '../errors';
@@ -342,6 +345,28 @@ describe('PhotoCollection: concurrent adds and crashes', () => {
     for (const entry of existing) expect(entry.label).toBe(added[0]!.label);
     expect(await readdir(join(home, 'photos', 'entries'))).toEqual([`${sha256(bytes)}.json`]);
     expect(await readdir(join(home, 'photos', 'files'))).toEqual([`${sha256(bytes)}.png`]);
+  });
+
+  it('two processes adding at once lose nothing, and a photo both add gets one entry', async () => {
+    const home = freshHome();
+    const folder = freshHome();
+    const bytes = await Promise.all(Array.from({ length: 20 }, (_, i) => photo(400 + i)));
+    const paths = await Promise.all(bytes.map((b, i) => writePhoto(folder, `p${i}.png`, b)));
+    const shared = await photo(499);
+    const sharedPath = await writePhoto(folder, 'shared.png', shared);
+    const probe = fileURLToPath(new URL('./concurrent-add-probe.ts', import.meta.url));
+    const run = (label: number, photos: string[]): Promise<{ stdout: string }> =>
+      promisify(execFile)(process.execPath, ['--import', 'tsx', probe, home, String(label), ...photos], { encoding: 'utf8', timeout: 120_000 });
+
+    const outputs = await Promise.all([run(1, [sharedPath, ...paths.slice(0, 10)]), run(2, [sharedPath, ...paths.slice(10)])]);
+
+    const reports = outputs.flatMap(({ stdout }) => JSON.parse(stdout) as { added: string[]; existing: string[]; problems: unknown[] }[]);
+    expect(reports.flatMap((r) => r.problems)).toEqual([]);
+    expect(reports.flatMap((r) => r.added).filter((hash) => hash === sha256(shared))).toHaveLength(1);
+    const listing = await new PhotoCollection(home).list();
+    expect(listing.problems).toEqual([]);
+    expect(listing.entries.map((entry) => entry.sha256).sort()).toEqual([...bytes, shared].map(sha256).sort());
+    expect(listing.counts[1]! + listing.counts[2]!).toBe(21);
   });
 
   it('a crash between writing the bytes and the entry leaves no photo in the list, and a later add works', async () => {
