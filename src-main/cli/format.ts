@@ -36,10 +36,14 @@ export function formatEvaluation(evaluation: Evaluation): string {
 
 export function formatRuns(runs: RunSummary[]): string {
   if (runs.length === 0) return 'No runs yet. Train one with ‘atelier train’.';
-  const lines = ['  id                               preset        backend  epochs  duration  test acc  status'];
+  const nameWidth = Math.max(4, ...runs.map((run) => run.name.length));
+  const lines = [`  ${'name'.padEnd(nameWidth)} id                               backend  epochs  duration  test acc  status`];
   for (const run of runs) {
+    // An import was never trained here: the epochs it brought, or '—' rather than a misleading 0/0.
+    const epochs = run.origin === 'imported' ? (run.epochsCompleted > 0 ? String(run.epochsCompleted) : '—') : `${run.epochsCompleted}/${run.epochsPlanned}`;
+    const status = run.origin === 'imported' ? `imported, ${run.status}` : run.status;
     lines.push(
-      `${run.active ? '*' : ' '} ${run.id.padEnd(32)} ${run.preset.padEnd(13)} ${(run.backend ?? '—').padEnd(8)} ${`${run.epochsCompleted}/${run.epochsPlanned}`.padStart(6)} ${`${Math.round(run.durationSeconds)} s`.padStart(9)} ${pct(run.testAccuracy).padStart(9)}  ${run.status}`,
+      `${run.active ? '*' : ' '} ${run.name.padEnd(nameWidth)} ${run.id.padEnd(32)} ${(run.backend ?? '—').padEnd(8)} ${epochs.padStart(6)} ${`${Math.round(run.durationSeconds)} s`.padStart(9)} ${pct(run.testAccuracy).padStart(9)}  ${status}`,
     );
   }
   return lines.join('\n');
