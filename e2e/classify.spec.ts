@@ -1,13 +1,15 @@
 /**
  * Classify in the browser shell: photos dropped anywhere on the window (built in the page as a
  * DataTransfer of Files, the way a drag from the file manager arrives), a corrupt file among
- * them, the Open… button, and the no-model path before anything is trained.
+ * them, the Open… button, a selection big enough to be sent in several calls, and the no-model
+ * path before anything is trained. The photos are the repository's (src-main/core/photos/test-photos).
  */
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Page } from '@playwright/test';
+import sharp from 'sharp';
 import { ROOT, expect, test, testPhoto, type AtelierServer, screenshot } from './fixtures';
 
 const run = promisify(execFile);
@@ -102,6 +104,26 @@ test.describe.serial('Classify your own photos (browser shell)', () => {
     await page.getByTestId('photo-file-input').setInputFiles([{ name: shoe.name, mimeType: shoe.type, buffer: Buffer.from(shoe.base64, 'base64') }]);
     await expect(page.getByTestId('photo-card')).toHaveCount(3);
     await expect(page.getByTestId('photo-grid').locator('article').first()).toHaveAttribute('aria-label', new RegExp(`^${shoe.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:`));
+  });
+
+  test('250 photos opened at once (sent as three calls) appear in the order they were chosen', async ({ page, server }) => {
+    test.setTimeout(180_000);
+    // Small generated photos, a dark garment on a light floor, each a little different; the
+    // model from the previous test classifies them.
+    const files = await Promise.all(Array.from({ length: 250 }, async (_, i) => {
+      const width = 48 + (i % 7);
+      const garment = await sharp({ create: { width: 20, height: 28 + (i % 5), channels: 3, background: { r: 40 + (i % 50), g: 40, b: 90 } } }).png().toBuffer();
+      const buffer = await sharp({ create: { width, height: 64, channels: 3, background: { r: 215, g: 205, b: 190 } } })
+        .composite([{ input: garment, left: 14, top: 16 }])
+        .png()
+        .toBuffer();
+      return { name: `photo-${String(i + 1).padStart(3, '0')}.png`, mimeType: 'image/png', buffer };
+    }));
+    await page.goto(`${server.url}#/classify`);
+    await page.getByTestId('photo-file-input').setInputFiles(files);
+    await expect(page.getByTestId('photo-card')).toHaveCount(250, { timeout: 150_000 });
+    const labels = await page.getByTestId('photo-grid').locator('article').evaluateAll((cards) => cards.map((card) => card.getAttribute('aria-label') ?? ''));
+    expect(labels.map((label) => label.split(':')[0])).toEqual(files.map((file) => file.name));
   });
 
   test('the Train view offers the photo-robust preset next to the others', async ({ page, server }) => {

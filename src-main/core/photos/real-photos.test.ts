@@ -28,6 +28,17 @@ async function expectFramedInputs(paths: readonly string[]): Promise<number> {
   return found;
 }
 
+describe('realPhotoSet', () => {
+  it('is the folder ATELIER_REAL_PHOTOS names; skips with a reason when it is missing or set to none', () => {
+    expect(realPhotoSet({ ATELIER_REAL_PHOTOS: TEST_PHOTOS_DIR })).toEqual({ dir: TEST_PHOTOS_DIR, skipReason: null });
+    const missing = realPhotoSet({ ATELIER_REAL_PHOTOS: '/nonexistent/real-photos' });
+    expect(missing.dir).toBeNull();
+    expect(missing.skipReason).toContain('/nonexistent/real-photos');
+    expect(missing.skipReason).toContain('ATELIER_REAL_PHOTOS');
+    expect(realPhotoSet({ ATELIER_REAL_PHOTOS: 'none' })).toEqual({ dir: null, skipReason: expect.stringContaining('ATELIER_REAL_PHOTOS=none') });
+  });
+});
+
 describe('real clothing photos in the repository', () => {
   it('each decodes and preprocesses into a non-empty, framed 28×28 input with its garment found', async () => {
     const { files, problems } = await collectPhotoPaths([TEST_PHOTOS_DIR]);
