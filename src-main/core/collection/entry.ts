@@ -55,7 +55,7 @@ const NAME_MAX = 1000;
 const NOTE_MAX = 200;
 
 const SourceSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('file'), name: z.string().max(NAME_MAX), path: z.string().max(4096), note: z.string().max(NOTE_MAX).optional() }),
+  z.object({ kind: z.literal('file'), name: z.string().max(NAME_MAX), path: z.string(), note: z.string().max(NOTE_MAX).optional() }),
   z.object({ kind: z.literal('upload'), name: z.string().max(NAME_MAX), note: z.string().max(NOTE_MAX).optional() }),
 ]);
 

@@ -242,8 +242,11 @@ export class PhotoCollection {
       try {
         await rm(this.#entryPath(match.sha256));
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-        problems.push({ name: id, error: { kind: 'not-found', message: `Photo ${id} is no longer in ${this.root} — another window or command removed it; list the photos again.` } });
+        const gone = (error as NodeJS.ErrnoException).code === 'ENOENT';
+        problems.push({
+          name: id,
+          error: gone ? { kind: 'not-found', message: `Photo ${id} is no longer in ${this.root} — another window or command removed it; list the photos again.` } : toErrorInfo(error),
+        });
         continue;
       }
       const file = scan.files.get(match.sha256);
