@@ -32,6 +32,62 @@ test.describe('System view (browser shell)', () => {
     await page.keyboard.press('Enter');
     await expect(page.getByTestId('backend')).toHaveText('wasm');
   });
+
+  test('view shortcuts leave a focused form field alone', async ({ page, server }) => {
+    await page.goto(`${server.url}#/train`);
+    const title = await page.getByRole('navigation').getByRole('button', { name: 'System' }).getAttribute('title');
+    const key = /Ctrl\+(\d)/.exec(title ?? '')?.[1];
+    const field = page.locator('main input[type="number"]').first();
+    await field.focus();
+    await page.keyboard.press(`Control+${key}`);
+    await expect(field).toBeFocused();
+    await expect(page).toHaveURL(/#\/train$/);
+    // Outside a field the same keys switch views.
+    await field.blur();
+    await page.keyboard.press(`Control+${key}`);
+    await expect(page).toHaveURL(/#\/system$/);
+  });
+});
+
+test.describe('browser shell: a link without a valid token', () => {
+  for (const [label, query] of [['a wrong token', '?token=not-the-token'], ['no token', '']] as const) {
+    test(`${label}: the page says so once, and nothing else fails`, async ({ page, server }) => {
+      const problems: string[] = [];
+      page.on('console', (message) => {
+        if (message.type() === 'error' || message.type() === 'warning') problems.push(`console ${message.type()}: ${message.text()}`);
+      });
+      page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+      page.on('requestfailed', (request) => problems.push(`request failed: ${request.url()}`));
+      page.on('response', (response) => {
+        if (response.status() >= 400) problems.push(`HTTP ${response.status()}: ${response.url()}`);
+      });
+
+      await page.goto(`${server.origin}/${query}#/dataset`);
+      const message = page.getByTestId('unauthorized');
+      await expect(message).toHaveText("This link's token is missing or no longer valid. Open the full URL printed by atelier serve (or npm start), including its ?token= part.");
+      await expect(page.getByRole('alert')).toHaveCount(1);
+      await expect(page.getByTestId('shell-kind')).toContainText('unauthorized');
+      // No view is shown, so nothing is left waiting or reporting a lost connection.
+      await expect(page.getByRole('main')).not.toContainText('Reading');
+      await expect(page.getByRole('main')).not.toContainText('Lost the connection');
+      // Switching views does not bring them back.
+      await page.getByRole('navigation').getByRole('button', { name: 'System' }).click();
+      await expect(page.getByRole('alert')).toHaveCount(1);
+      await expect(page.getByRole('heading', { name: 'System' })).toHaveCount(0);
+      expect(problems).toEqual([]);
+    });
+  }
+
+  test("the page's CSP comes as a header with frame-ancestors, and the page logs no CSP error", async ({ page, server }) => {
+    const problems: string[] = [];
+    page.on('console', (message) => {
+      if (message.type() === 'error' || message.type() === 'warning') problems.push(message.text());
+    });
+    const response = await page.goto(`${server.url}#/system`);
+    expect(response?.headers()['content-security-policy']).toContain("frame-ancestors 'none'");
+    await expect(page.getByTestId('backend')).toHaveText('wasm');
+    expect(problems.filter((text) => /Content Security Policy|frame-ancestors/i.test(text))).toEqual([]);
+  });
 });
 
 test.describe('browser shell security', () => {
