@@ -2,16 +2,16 @@
 // (no binary and no network to fetch it, no display, missing system libraries), say why and
 // start the browser shell instead, printing its URL.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildIfNeeded } from './build-if-needed.js';
+import { ensureElectronBinary } from './electron-binary.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const require = createRequire(import.meta.url);
 
-/** Path of Electron's binary, fetching it on first run like `electron` itself does; or why not. */
+/** Path of Electron's binary, fetching it when missing like `electron` itself does; or why not. */
 function findElectron() {
   let packageDir;
   try {
@@ -19,29 +19,19 @@ function findElectron() {
   } catch {
     return { reason: 'the electron package is not installed (npm install it, or use the browser shell).' };
   }
-  const binaryPath = () => {
-    const pathFile = join(packageDir, 'path.txt');
-    if (!existsSync(pathFile)) return null;
-    const full = join(packageDir, 'dist', readFileSync(pathFile, 'utf8').trim());
-    return existsSync(full) ? full : null;
-  };
-  let binary = binaryPath();
-  if (!binary) {
-    console.log('Fetching Electron’s binary (first run)…');
-    const install = spawnSync(process.execPath, [join(packageDir, 'install.js')], { encoding: 'utf8', timeout: 300_000 });
-    binary = binaryPath();
-    if (!binary) {
-      const output = `${install.stderr ?? ''}${install.stdout ?? ''}`;
-      const cause = /ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ETIMEDOUT|fetch failed|network/i.test(output)
-        ? 'there is no network access to download it'
-        : (output.trim().split('\n').find((line) => /error/i.test(line)) ?? 'the download failed');
-      return { reason: `Electron’s binary is not installed and could not be fetched: ${cause.trim()}.` };
-    }
-  }
+  const found = ensureElectronBinary({
+    packageDir,
+    log: (line) => console.log(line),
+    runInstall: () => {
+      const install = spawnSync(process.execPath, [join(packageDir, 'install.js')], { encoding: 'utf8', timeout: 300_000 });
+      return `${install.stderr ?? ''}${install.stdout ?? ''}${install.error ? `\n${install.error.message}` : ''}`;
+    },
+  });
+  if (!found.binary) return found;
   if (process.platform === 'linux' && !process.env.DISPLAY && !process.env.WAYLAND_DISPLAY) {
     return { reason: 'there is no display (neither DISPLAY nor WAYLAND_DISPLAY is set).' };
   }
-  return { binary };
+  return { binary: found.binary };
 }
 
 async function startBrowserShell(reason) {
