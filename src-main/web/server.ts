@@ -14,7 +14,7 @@ import { extname, join, normalize, resolve, sep } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Atelier } from '../app';
-import { PHOTO_UPLOAD_MAX_BYTES } from '../contract';
+import { PHOTO_MAX_PATHS, PHOTO_UPLOAD_MAX_BYTES } from '../contract';
 import { AtelierError, toErrorInfo } from '../core/errors';
 import { dispatch } from '../dispatch';
 import { CallQueue, type CallQueueLimits } from './call-queue';
@@ -45,10 +45,16 @@ export interface WebServer {
 const HOST = '127.0.0.1';
 
 /**
- * The largest message the contract needs: a photo or model upload of PHOTO_UPLOAD_MAX_BYTES as
- * base64 (4 characters per 3 bytes), plus room for the JSON around it (up to 500 file names).
+ * The JSON around an upload's base64: per file, a name of up to 1,024 characters (at most 6 bytes
+ * each once escaped, like \u0001), its keys and its base64 padding.
  */
-export const MAX_MESSAGE_BYTES = Math.ceil(PHOTO_UPLOAD_MAX_BYTES / 3) * 4 + 1024 * 1024;
+const UPLOAD_ENVELOPE_BYTES = PHOTO_MAX_PATHS * (1024 * 6 + 64) + 4096;
+
+/**
+ * The largest message the contract needs: a photo or model upload of PHOTO_UPLOAD_MAX_BYTES as
+ * base64 (4 characters per 3 bytes) and the JSON around it. A larger message closes the socket.
+ */
+export const MAX_MESSAGE_BYTES = Math.ceil(PHOTO_UPLOAD_MAX_BYTES / 3) * 4 + UPLOAD_ENVELOPE_BYTES;
 
 /**
  * Enough for a page's parallel reads and a long call (a download) next to them; a client that
