@@ -151,10 +151,8 @@ export class PhotoService {
         const slot = slots[index]!;
         if (!('source' in slot)) continue;
         try {
-          const decoded = 'path' in slot.source
-            ? await decodePhoto(slot.source.path, { limits: this.#limits })
-            : await decodePhoto(slot.source.bytes, { name: slot.name, limits: this.#limits });
-          slots[index] = { name: slot.name, path: slot.path, prepared: await prepare(decoded, preprocessing, includeSteps) };
+          const preprocessed = await photoToInput(slot.source, { preprocessing, limits: this.#limits });
+          slots[index] = { name: slot.name, path: slot.path, prepared: await prepare(preprocessed, includeSteps) };
         } catch (error) {
           slots[index] = { name: slot.name, path: slot.path, error: failure(slot.name, slot.path, toErrorInfo(error)) };
         }
@@ -211,8 +209,20 @@ function argMax(values: readonly number[]): number {
   return best;
 }
 
-async function prepare(decoded: DecodedPhoto, preprocessing: PhotoPreprocessing, includeSteps: boolean): Promise<Prepared> {
-  const result = preprocessing === 'naive' ? preprocessNaively(decoded) : preprocessPhoto(decoded);
+/**
+ * Decode and preprocess one photo exactly as Classify does: `input` is what the model sees, and
+ * `steps.final28` the same 784 values as bytes (input = final28 / 255). Training on My photos
+ * uses this too, so a photo teaches the model with the very input it is classified by.
+ */
+export async function photoToInput(
+  source: PhotoInput,
+  options: { readonly preprocessing?: PhotoPreprocessing; readonly limits?: Partial<PhotoLimits> } = {},
+): Promise<{ input: Float32Array; steps: PreprocessSteps; foundGarment: boolean; notes: string[] }> {
+  const decoded = 'path' in source ? await decodePhoto(source.path, { limits: options.limits }) : await decodePhoto(source.bytes, { name: source.name, limits: options.limits });
+  return options.preprocessing === 'naive' ? preprocessNaively(decoded) : preprocessPhoto(decoded);
+}
+
+async function prepare(result: Awaited<ReturnType<typeof photoToInput>>, includeSteps: boolean): Promise<Prepared> {
   // Let the event loop breathe between photos: preprocessing is synchronous CPU work.
   await new Promise<void>((done) => setImmediate(done));
   const steps = includeSteps
