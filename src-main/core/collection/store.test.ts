@@ -279,8 +279,9 @@ describe('PhotoCollection: damage is reported, never fatal', () => {
       expect(error.message.startsWith(path)).toBe(true);
       expect(error.message).not.toContain('`');
     }
-    // Each problem names an id that removes or reaches the damaged entry.
+    // Each problem names an id that removes or reaches the damaged entry, in its message and as a field.
     expect(problems.get(entryPath(garbled!))!.message).toContain(`remove photo ${garbled!.id}`);
+    expect(new Map(listing.problems.map((p) => [p.name, p.id]))).toEqual(new Map([garbled!, bytesGone!, badLabel!].map((entry) => [entryPath(entry), entry.id])));
     await expect(store.read(badLabel!.id)).rejects.toMatchObject({ kind: 'photo-corrupt' });
   });
 

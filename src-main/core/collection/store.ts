@@ -25,6 +25,8 @@ export type PhotoInput = string | { readonly name: string; readonly bytes: Uint8
 export interface CollectionProblem {
   /** What a person recognises: the path or upload name, the id given, or the damaged entry file. */
   readonly name: string;
+  /** The photo's id when the problem is a kept photo (a damaged entry): the id that removes it. */
+  readonly id?: string;
   readonly error: ErrorInfo;
 }
 
@@ -377,7 +379,7 @@ export class PhotoCollection {
     const path = this.#entryPath(sha256);
     const id = scan.ids.get(sha256) ?? sha256.slice(0, 12);
     const damaged = (why: string): Loaded => ({
-      problem: { name: path, error: { kind: 'photo-corrupt', message: `${path}: this photo entry is damaged (${why}) — add the photo again to replace it, or remove photo ${id}.` } },
+      problem: { name: path, id, error: { kind: 'photo-corrupt', message: `${path}: this photo entry is damaged (${why}) — add the photo again to replace it, or remove photo ${id}.` } },
     });
     let text: string;
     try {
@@ -402,7 +404,7 @@ export class PhotoCollection {
     const file = this.#bytesPath(record);
     if (scan.files.get(sha256) !== basename(file)) {
       return {
-        problem: { name: path, error: { kind: 'photo-corrupt', message: `${path}: the photo file ${file} is missing — add the photo again to restore it, or remove photo ${id}.` } },
+        problem: { name: path, id, error: { kind: 'photo-corrupt', message: `${path}: the photo file ${file} is missing — add the photo again to restore it, or remove photo ${id}.` } },
       };
     }
     return { record, entry: toEntry(record, id, file) };
