@@ -13,6 +13,8 @@ import type { DatasetStore } from './core/dataset/store';
 import { atelierHome } from './core/paths';
 import { RunStore } from './core/runs/store';
 import { TrainingService } from './core/training/service';
+import { loadCollectionForTraining, type LoadTrainingPhotos } from './core/training/photos';
+import { PhotoCollection } from './core/collection/store';
 import { ModelExchange, type ModelDialogs } from './core/export/service';
 import { AtelierError } from './core/errors';
 import { PhotoService } from './core/photos/service';
@@ -35,6 +37,8 @@ export interface AtelierOptions {
   modelDialogs?: ModelDialogs;
   /** The shell's open dialog for photos (Electron); `photos.pickFiles` answers `unsupported` without it. */
   pickPhotos?: () => Promise<string[]>;
+  /** Where training finds My photos; defaults to the data folder's collection (tests pass their own). */
+  loadTrainingPhotos?: LoadTrainingPhotos;
 }
 
 export interface Atelier {
@@ -71,7 +75,9 @@ export function createAtelier(options: AtelierOptions): Atelier {
   // Training uses the same source as the views, chosen folder included.
   const locateDataset = () => datasets.locateOrExplain();
   const runs = new RunStore(home);
-  const training = new TrainingService({ engine, runs, events, dataset, locateDataset });
+  const collection = new PhotoCollection(home);
+  const loadTrainingPhotos = options.loadTrainingPhotos ?? (() => loadCollectionForTraining(collection));
+  const training = new TrainingService({ engine, runs, events, dataset, locateDataset, loadTrainingPhotos });
   const photos = new PhotoService({ engine, runs });
   const models = new ModelExchange({ engine, runs, atelierVersion: APP_VERSION, evaluate: (runId) => training.evaluation(runId, true), dialogs: options.modelDialogs });
 
@@ -97,6 +103,7 @@ export function createAtelier(options: AtelierOptions): Atelier {
     'system.info': async (_input, context) => systemInfo(context.shell),
     'training.presets': async () => engine.request('presets', {}),
     'training.start': async (config) => training.start(config),
+    'training.teach': async (request) => training.teach(request),
     'training.stop': async () => training.stop(),
     'training.state': async () => training.state(),
     'runs.list': async () => runs.list(),

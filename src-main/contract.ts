@@ -83,6 +83,17 @@ export type SystemInfo = z.infer<typeof SystemInfoSchema>;
 export const PresetIdSchema = z.enum(['tutorial-mlp', 'cnn', 'photo-robust']);
 export type PresetId = z.infer<typeof PresetIdSchema>;
 
+/** Share of each epoch's samples that are photos when none is given (see core/training/photos.ts). */
+export const DEFAULT_PHOTO_SHARE = 0.1;
+
+export const PhotoShareSchema = z
+  .number({ error: 'The share of photos must be a number.' })
+  .min(0.01, 'The share of photos must be at least 0.01 (one sample in a hundred).')
+  .max(0.5, 'The share of photos can be at most 0.5 (half of every epoch); more would crowd out Fashion-MNIST.');
+
+export const MyPhotosSettingSchema = z.object({ share: PhotoShareSchema }).strict();
+export type MyPhotosSetting = z.infer<typeof MyPhotosSettingSchema>;
+
 /** Everything that defines a training run. Same config + same backend ⇒ same result. */
 export const TrainingConfigSchema = z
   .object({
@@ -100,6 +111,11 @@ export const TrainingConfigSchema = z
       .min(100, 'Use at least 100 training images.')
       .max(60_000, 'There are 60,000 training images; use at most 60,000 (or leave it empty for all).')
       .nullable(),
+    /**
+     * Mix the photos of My photos into every epoch at this share of its samples (0.1: one sample
+     * in ten is a photo). Absent or null: Fashion-MNIST only (and in run.json files older than it).
+     */
+    myPhotos: MyPhotosSettingSchema.nullable().optional(),
   })
   .strict();
 export type TrainingConfig = z.infer<typeof TrainingConfigSchema>;
@@ -187,9 +203,21 @@ export const RunSummarySchema = z.object({
 });
 export type RunSummary = z.infer<typeof RunSummarySchema>;
 
+/** One photo of My photos as a run trained on it: which photo (id and content hash) and the label it had then. */
+export const TrainingPhotoRecordSchema = z.object({
+  id: z.string(),
+  sha256: z.string(),
+  label: z.number().int().min(0).max(9),
+});
+export type TrainingPhotoRecord = z.infer<typeof TrainingPhotoRecordSchema>;
+
 export const RunDetailSchema = RunSummarySchema.extend({
   config: TrainingConfigSchema.nullable(),
   metrics: z.array(EpochMetricsSchema),
+  /** The run whose model this one started from (`training.teach`); null for a run trained from scratch or imported. */
+  parentRunId: z.string().nullable(),
+  /** Every photo of My photos the run trained on; empty when it trained on Fashion-MNIST only. */
+  photos: z.array(TrainingPhotoRecordSchema),
 });
 export type RunDetail = z.infer<typeof RunDetailSchema>;
 
@@ -489,6 +517,21 @@ export const calls = {
   'system.info': { input: NoInput, output: SystemInfoSchema },
   'training.presets': { input: NoInput, output: z.array(PresetSchema) },
   'training.start': { input: TrainingConfigSchema, output: z.object({ runId: z.string() }) },
+  /**
+   * Teach a finished run's model with My photos: a new run that starts from its saved weights and trains
+   * `epochs` more (default 1) on Fashion-MNIST mixed with the photos at `share` (default 0.1), with the
+   * parent's other settings. Answers once it runs, like `training.start`.
+   */
+  'training.teach': {
+    input: z
+      .object({
+        runId: RunIdSchema,
+        epochs: z.number({ error: 'Epochs must be a number.' }).int('Epochs must be a whole number.').min(1, 'Epochs must be at least 1.').max(20, 'Teach for at most 20 epochs; train a new model for more.').optional(),
+        share: PhotoShareSchema.optional(),
+      })
+      .strict(),
+    output: z.object({ runId: z.string() }),
+  },
   'training.stop': { input: NoInput, output: z.object({ stopping: z.boolean() }) },
   'training.state': { input: NoInput, output: TrainingStateSchema },
   'runs.list': { input: NoInput, output: z.array(RunSummarySchema) },

@@ -10,6 +10,8 @@ import { augmentPhotoLike } from '../photos/augment';
 import { cutAtEdges } from '../photos/edge-cut';
 import { FOOTWEAR_CLASSES, shoePair } from '../photos/shoe-pairs';
 import { CLASS_COUNT, IMAGE_SIDE } from '../fashion-mnist';
+import { AtelierError } from '../errors';
+import { loadModel } from './model-io';
 
 type Tf = typeof tfType;
 
@@ -65,6 +67,24 @@ export function trainingAugmentation(preset: PresetId): ImageAugmentation | null
   };
 }
 
+/**
+ * What a photo of My photos gets each time it is drawn for training. It is already a real photo
+ * preprocessed as Classify does, so only the parts of the photo-like augmentation that a second
+ * photo of the same garment would differ by apply: the garment turned, scaled, wider or narrower,
+ * shifted, mirrored and re-framed (another angle and distance), toned (other light) and a little
+ * soft (focus). Noise is capped lower (0.1, not 0.25): on Fashion-MNIST it imitates prints and
+ * folds its smooth shading lacks, which a photo has of its own. Left out: the edge cut and shoe
+ * pairs, which turn Fashion-MNIST's product shots into what photos look like; a photo already
+ * looks like that, and a pair of shoes made into two pairs would be a picture nobody takes.
+ * Every draw is a variant (none is kept as is): a photo is drawn many times an epoch, and the
+ * variants are centred on the original.
+ */
+export const MY_PHOTO_AUGMENTATION = { maxNoise: 0.1 } as const;
+
+export function myPhotoAugmentation(): ImageAugmentation {
+  return (image, random) => augmentPhotoLike(image, random, MY_PHOTO_AUGMENTATION);
+}
+
 /** Build and compile a fresh model for a config. */
 export function buildModel(tf: Tf, config: TrainingConfig): tfType.LayersModel {
   const seeded = (offset: number) => tf.initializers.glorotUniform({ seed: config.seed + offset });
@@ -94,6 +114,52 @@ export function compileModel(tf: Tf, model: tfType.LayersModel, learningRate: nu
     loss: 'sparseCategoricalCrossentropy',
     metrics: ['accuracy'],
   });
+}
+
+/**
+ * Dispose a compiled model and its optimizer: `model.dispose()` leaves an optimizer it was given
+ * (ours, for the learning rate) alive, and Adam's moments are as large as the weights, twice over.
+ */
+export function disposeModel(model: tfType.LayersModel): void {
+  const optimizer = model.optimizer as tfType.Optimizer | undefined;
+  model.dispose();
+  optimizer?.dispose();
+}
+
+/**
+ * Why the training loop cannot go on training a saved model, or null. It trains with sparse
+ * categorical cross-entropy on 28×28 inputs, so the model must take one 784-value input and give
+ * ten probabilities (a softmax at the end; logits would make the loss wrong).
+ */
+export function teachingProblem(model: tfType.LayersModel): string | null {
+  if (model.inputs.length !== 1 || model.outputs.length !== 1) return 'it has more than one input or output';
+  const input = (model.inputs[0]!.shape as (number | null)[]).slice(1);
+  if (input.some((d) => d == null) || input.reduce<number>((a, b) => a * b!, 1) !== IMAGE_SIDE * IMAGE_SIDE) {
+    return `it takes inputs of shape [${input.join(', ')}], not a 28×28 image`;
+  }
+  const output = (model.outputs[0]!.shape as (number | null)[]).slice(1);
+  if (output.length !== 1 || output[0] !== CLASS_COUNT) return `it gives an output of shape [${output.join(', ')}], not the ten classes`;
+  const last = model.layers.at(-1)!;
+  const config = last.getConfig() as { activation?: unknown };
+  const softmax = last.getClassName() === 'Softmax' || config.activation === 'softmax';
+  if (!softmax) return `its last layer (${last.getClassName()}${typeof config.activation === 'string' ? `, ${config.activation}` : ''}) does not end in a softmax, and the loss Atelier trains with needs probabilities`;
+  if (!model.layers.some((layer) => layer.trainable && layer.trainableWeights.length > 0)) return 'none of its layers can be trained';
+  return null;
+}
+
+/**
+ * A saved model, ready to train further (`training.teach`): its weights as saved, compiled afresh
+ * with Adam at the config's learning rate (a saved model carries no optimizer state).
+ */
+export async function loadModelForTeaching(tf: Tf, dir: string, config: TrainingConfig): Promise<tfType.LayersModel> {
+  const model = await loadModel(tf, dir);
+  const problem = teachingProblem(model);
+  if (problem) {
+    model.dispose();
+    throw new AtelierError('model-incompatible', `The model in ${dir} cannot be taught with your photos: ${problem}. Train a new model with My photos in Train instead.`);
+  }
+  compileModel(tf, model, config.learningRate);
+  return model;
 }
 
 /** Presets with their parameter counts, built once on a throwaway model each. */

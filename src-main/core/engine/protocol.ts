@@ -8,12 +8,16 @@ import type { DatasetSource } from '../dataset/sources';
 import type { Scores } from '../evaluation/metrics';
 import type { ErrorInfo } from '../errors';
 import type { BenchTrainingParams, BenchTrainingResult } from './bench';
+import type { ExtraImages } from './train';
 
 /** Method → params → result. Later features add methods here. */
 export interface EngineMethods {
   info: { params: Record<string, never>; result: EngineInfo };
   presets: { params: Record<string, never>; result: Preset[] };
-  /** Train a new model; saves it to `modelDir` after every epoch, evaluates on the test set at the end. */
+  /**
+   * Train a model; saves it to `modelDir` after every epoch, evaluates on the test set at the end.
+   * A new model from the config's preset, or with `initialModelDir` the model saved there (teaching).
+   */
   train: {
     params: {
       runId: string;
@@ -22,9 +26,15 @@ export interface EngineMethods {
       config: TrainingConfig;
       /** Int32Array(1) over this buffer: non-zero means stop before the next batch. */
       stopFlag: SharedArrayBuffer;
+      /** Labelled 28×28 inputs (My photos) mixed into every epoch at their share; absent or null for none. */
+      extra?: ExtraImages | null;
+      /** Start from the model saved in this folder instead of a new one (fresh Adam at the config's learning rate). */
+      initialModelDir?: string | null;
     };
     result: { epochsCompleted: number; stopped: boolean; metrics: EpochMetrics[]; evaluation: TestEvaluation | null };
   };
+  /** Why the saved model in `modelDir` cannot be trained further (`teachingProblem`), or null when it can. */
+  teachable: { params: { modelDir: string }; result: { problem: string | null } };
   /** Evaluate a saved model on the 10,000 test images. */
   evaluate: { params: { modelDir: string; source: DatasetSource }; result: TestEvaluation };
   /** Probabilities for inputs already preprocessed to 28×28 in [0, 1] (n × 784). */

@@ -7,7 +7,7 @@ import type * as tfType from '@tensorflow/tfjs';
 import type { EpochMetrics, TrainingConfig } from '../../contract';
 import { CLASS_COUNT, PIXELS_PER_IMAGE } from '../fashion-mnist';
 import { lossAndAccuracy } from '../evaluation/metrics';
-import { trainingAugmentation, type ImageAugmentation } from './models';
+import { myPhotoAugmentation, trainingAugmentation, type ImageAugmentation } from './models';
 import { mulberry32, shuffleInPlace } from '../random';
 import { gatherLabels, gatherPixels, inputTensor, predictProbabilities } from './tensors';
 import { denseStackTraining } from './wasm-kernels/dense-model';
@@ -19,6 +19,18 @@ export interface LabelledImages {
   images: Uint8Array;
   labels: Uint8Array;
   count: number;
+}
+
+/**
+ * Labelled images from outside Fashion-MNIST (My photos, already preprocessed to 28×28 inputs as
+ * Classify sees them), mixed into every epoch at `share` of its samples.
+ */
+export interface ExtraImages {
+  /** count × 784 bytes */
+  images: Uint8Array;
+  labels: Uint8Array;
+  /** Share of each epoch's samples drawn from these images, in (0, 1). */
+  share: number;
 }
 
 export interface BatchReport {
@@ -49,6 +61,8 @@ export interface TrainOptions {
    * wasm-kernels/dense-step.ts instead of `trainOnBatch` (default true; false for comparisons).
    */
   denseStack?: boolean;
+  /** Images to mix into every epoch (see `TrainingSamples`); none by default. */
+  extra?: ExtraImages | null;
 }
 
 /** How the batches were trained: the fused Dense step, or tfjs's `trainOnBatch` (and why). */
@@ -83,14 +97,141 @@ export function gatherAugmentedPixels(
   augment: ImageAugmentation,
   random: () => number,
 ): Float32Array {
+  return gatherVariedPixels(images, labels, indices, start, end, () => augment, random);
+}
+
+/** `gatherAugmentedPixels` with the augmentation chosen per image index (photos get theirs); null leaves an image as it is. */
+export function gatherVariedPixels(
+  images: Uint8Array,
+  labels: Uint8Array,
+  indices: ArrayLike<number>,
+  start: number,
+  end: number,
+  augmentationOf: (index: number) => ImageAugmentation | null,
+  random: () => number,
+): Float32Array {
   const out = new Float32Array((end - start) * PIXELS_PER_IMAGE);
   for (let i = 0; i < end - start; i++) {
     const index = indices[start + i]!;
     const source = index * PIXELS_PER_IMAGE;
-    const image = augment(images.subarray(source, source + PIXELS_PER_IMAGE), random, labels[index]!);
+    const original = images.subarray(source, source + PIXELS_PER_IMAGE);
+    const augment = augmentationOf(index);
+    const image = augment ? augment(original, random, labels[index]!) : original;
     for (let p = 0; p < PIXELS_PER_IMAGE; p++) out[i * PIXELS_PER_IMAGE + p] = image[p]! / 255;
   }
   return out;
+}
+
+/** How many photo samples an epoch of `datasetSamples` Fashion-MNIST images gets so that they are `share` of it. */
+export function extraSamplesPerEpoch(datasetSamples: number, share: number): number {
+  return Math.max(1, Math.round((datasetSamples * share) / (1 - share)));
+}
+
+/**
+ * What each epoch trains on, in order, and the batches' pixels. Every training image of the split
+ * once per epoch, as without extras; with extra images (My photos) also `extraSamplesPerEpoch`
+ * photo samples, so that they are `share` of the epoch. Photos are drawn by cycling through them
+ * in a seeded order (reshuffled after each full pass), so a few hundred photos among 60,000 images
+ * are each seen about equally often, and each photo sample gets its own photo-like variant
+ * (`myPhotoAugmentation`). Fashion-MNIST images and photos share one image buffer (the dataset's
+ * images, then the photos): an index ≥ the dataset's count is a photo, which is what lets every
+ * batch path, the fused Dense step's included, gather pixels by index. The same config, data and
+ * extras give the same batches.
+ */
+export class TrainingSamples {
+  readonly validation: Uint32Array;
+  /** Samples in one epoch: the training images plus the photo samples. */
+  readonly perEpoch: number;
+  /** The dataset's images then the extras' (or just the dataset's, without extras). */
+  readonly images: Uint8Array;
+  readonly labels: Uint8Array;
+  /** True when some samples are replaced by a variant before batching. */
+  readonly augments: boolean;
+  readonly #train: Uint32Array;
+  readonly #order: Uint32Array;
+  readonly #datasetCount: number;
+  readonly #random: () => number;
+  readonly #augmentRandom: () => number;
+  readonly #augment: ImageAugmentation | null;
+  readonly #extraAugment: ImageAugmentation | null;
+  readonly #extraCount: number;
+  readonly #extraPerEpoch: number;
+  readonly #cycle: Uint32Array;
+  #cyclePosition: number;
+  readonly #cycleRandom: () => number;
+
+  constructor(config: TrainingConfig, data: LabelledImages, options: { augment?: ImageAugmentation | null; extra?: ExtraImages | null } = {}) {
+    const { train, validation } = splitIndices(data.count, config);
+    if (train.length === 0) throw new Error('No training images left after the validation split.');
+    this.#train = train;
+    this.validation = validation;
+    this.#datasetCount = data.count;
+    this.#random = mulberry32(config.seed);
+    // Its own generator, so that the shuffle (and so the batches) stay those of the same seed without augmentation.
+    this.#augmentRandom = mulberry32(config.seed ^ 0x5eed_a09);
+    this.#augment = options.augment === undefined ? trainingAugmentation(config.preset) : options.augment;
+    const extra = options.extra ?? null;
+    this.#extraCount = extra ? extra.labels.length : 0;
+    if (extra && extra.images.length !== this.#extraCount * PIXELS_PER_IMAGE) {
+      throw new Error(`Expected ${this.#extraCount} × ${PIXELS_PER_IMAGE} bytes of extra images, got ${extra.images.length}.`);
+    }
+    if (extra && !(extra.share > 0 && extra.share < 1)) throw new Error(`The share of extra images must be between 0 and 1, got ${extra.share}.`);
+    this.#extraPerEpoch = extra && this.#extraCount > 0 ? extraSamplesPerEpoch(train.length, extra.share) : 0;
+    this.#extraAugment = this.#extraPerEpoch > 0 ? myPhotoAugmentation() : null;
+    this.perEpoch = train.length + this.#extraPerEpoch;
+    this.augments = this.#augment !== null || this.#extraAugment !== null;
+    if (this.#extraPerEpoch > 0) {
+      const images = new Uint8Array((data.count + this.#extraCount) * PIXELS_PER_IMAGE);
+      images.set(data.images.subarray(0, data.count * PIXELS_PER_IMAGE));
+      images.set(extra!.images, data.count * PIXELS_PER_IMAGE);
+      const labels = new Uint8Array(data.count + this.#extraCount);
+      labels.set(data.labels.subarray(0, data.count));
+      labels.set(extra!.labels, data.count);
+      this.images = images;
+      this.labels = labels;
+      this.#order = new Uint32Array(this.perEpoch);
+    } else {
+      this.images = data.images;
+      this.labels = data.labels;
+      // Without extras the epoch order is the split's own array, shuffled again each epoch (as it always was).
+      this.#order = train;
+    }
+    // A third generator for the photos' order, so that runs without photos keep their batches.
+    this.#cycleRandom = mulberry32(config.seed ^ 0x9407_05);
+    this.#cycle = new Uint32Array(this.#extraCount);
+    for (let i = 0; i < this.#extraCount; i++) this.#cycle[i] = data.count + i;
+    this.#cyclePosition = this.#extraCount;
+  }
+
+  /** The sample indices of the next epoch, in training order (valid until the next call). */
+  nextEpoch(): Uint32Array {
+    if (this.#extraPerEpoch === 0) return shuffleInPlace(this.#order, this.#random);
+    this.#order.set(this.#train);
+    for (let i = 0; i < this.#extraPerEpoch; i++) {
+      if (this.#cyclePosition === this.#cycle.length) {
+        shuffleInPlace(this.#cycle, this.#cycleRandom);
+        this.#cyclePosition = 0;
+      }
+      this.#order[this.#train.length + i] = this.#cycle[this.#cyclePosition++]!;
+    }
+    return shuffleInPlace(this.#order, this.#random);
+  }
+
+  /** The augmentation an image gets: photos their own, Fashion-MNIST images the preset's. */
+  augmentationOf(index: number): ImageAugmentation | null {
+    return index >= this.#datasetCount ? this.#extraAugment : this.#augment;
+  }
+
+  /** Labels of `order[start..end)` as float32 class indices. */
+  batchLabels(order: Uint32Array, start: number, end: number): Float32Array {
+    return gatherLabels(this.labels, order, start, end);
+  }
+
+  /** Pixels of `order[start..end)` in [0, 1], each augmented as `augmentationOf` says (draws from the run's augmentation generator). */
+  batchPixels(order: Uint32Array, start: number, end: number): Float32Array {
+    if (!this.augments) return gatherPixels(this.images, order, start, end);
+    return gatherVariedPixels(this.images, this.labels, order, start, end, (index) => this.augmentationOf(index), this.#augmentRandom);
+  }
 }
 
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
@@ -122,14 +263,10 @@ export async function trainModel(
   callbacks: TrainCallbacks = {},
   options: TrainOptions = {},
 ): Promise<TrainOutcome> {
-  const { train, validation } = splitIndices(data.count, config);
-  if (train.length === 0) throw new Error('No training images left after the validation split.');
+  const samples = new TrainingSamples(config, data, { augment: options.augment, extra: options.extra });
+  const { validation, perEpoch } = samples;
   const inputShape = (model.inputs[0]!.shape as (number | null)[]).slice(1) as number[];
-  const random = mulberry32(config.seed);
-  // Its own generator, so that the shuffle (and so the batches) stay those of the same seed without augmentation.
-  const augment = options.augment === undefined ? trainingAugmentation(config.preset) : options.augment;
-  const augmentRandom = mulberry32(config.seed ^ 0x5eed_a09);
-  const batches = Math.ceil(train.length / config.batchSize);
+  const batches = Math.ceil(perEpoch / config.batchSize);
   const interval = callbacks.batchIntervalMs ?? 100;
   const metrics: EpochMetrics[] = [];
   let previousRate: number | null = null;
@@ -156,9 +293,10 @@ export async function trainModel(
 
   try {
     for (let epoch = 1; epoch <= config.epochs; epoch++) {
-      shuffleInPlace(train, random);
+      const order = samples.nextEpoch();
       const epochStart = performance.now();
-      let lastReport = 0;
+      // The first batch is always reported, then at most one per interval.
+      let lastReport = Number.NEGATIVE_INFINITY;
       let lastYield = epochStart;
       let lossSum = 0;
       let accuracySum = 0;
@@ -167,21 +305,20 @@ export async function trainModel(
       for (let batch = 0; batch < batches; batch++) {
         if (callbacks.shouldStop?.()) return { epochsCompleted: epoch - 1, stopped: true, metrics, stepper };
         const start = batch * config.batchSize;
-        const end = Math.min(train.length, start + config.batchSize);
-        const labels = gatherLabels(data.labels, train, start, end);
+        const end = Math.min(perEpoch, start + config.batchSize);
+        const labels = samples.batchLabels(order, start, end);
         let loss: number;
         let accuracy: number;
-        if (dense.training && !augment) {
+        if (dense.training && !samples.augments) {
           // The images' bytes straight into the fused step's own memory; it scales them itself.
           const into = dense.training.inputByteBuffer(end - start);
           for (let i = 0; i < end - start; i++) {
-            const source = train[start + i]! * PIXELS_PER_IMAGE;
-            into.set(data.images.subarray(source, source + PIXELS_PER_IMAGE), i * PIXELS_PER_IMAGE);
+            const source = order[start + i]! * PIXELS_PER_IMAGE;
+            into.set(samples.images.subarray(source, source + PIXELS_PER_IMAGE), i * PIXELS_PER_IMAGE);
           }
           ({ loss, accuracy } = dense.training.stepOnBytes(labels, end - start));
         } else {
-          const pixels = augment ? gatherAugmentedPixels(data.images, data.labels, train, start, end, augment, augmentRandom) : gatherPixels(data.images, train, start, end);
-          [loss, accuracy] = await trainBatch(pixels, labels, end - start);
+          [loss, accuracy] = await trainBatch(samples.batchPixels(order, start, end), labels, end - start);
         }
         if (!Number.isFinite(loss)) {
           throw new Error(`The loss became ${loss} in epoch ${epoch}, batch ${batch + 1}: training diverged. Try a lower learning rate.`);
@@ -194,7 +331,7 @@ export async function trainModel(
         if (callbacks.onBatch && (now - lastReport >= interval || batch === batches - 1)) {
           lastReport = now;
           const rate = seen / ((now - epochStart) / 1000);
-          const remaining = train.length - seen + (config.epochs - epoch) * train.length;
+          const remaining = perEpoch - seen + (config.epochs - epoch) * perEpoch;
           callbacks.onBatch({
             epoch,
             batch: batch + 1,

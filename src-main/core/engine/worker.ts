@@ -13,7 +13,7 @@ import type { EngineInfo } from '../../contract';
 import { selectBackend } from './backends';
 import { benchTraining } from './bench';
 import { describeModel } from './inspect';
-import { buildModel, describePresets } from './models';
+import { buildModel, describePresets, disposeModel, loadModelForTeaching, teachingProblem } from './models';
 import { loadModel, saveModel } from './model-io';
 import { gatherPixels, predictProbabilities } from './tensors';
 import { trainModel } from './train';
@@ -96,12 +96,19 @@ const methods: MethodHandlers = {
     const memory = tf.memory();
     return { numTensors: memory.numTensors, numBytes: memory.numBytes };
   },
-  train: async ({ runId, modelDir, source, config, stopFlag }) => {
+  train: async ({ runId, modelDir, source, config, stopFlag, extra, initialModelDir }) => {
     if (training) throw new AtelierError('busy', 'A training is already running in the engine.');
     training = true;
     const stop = new Int32Array(stopFlag);
-    const data = await dataset(source);
-    const model = buildModel(tf, config);
+    let model: tf.LayersModel;
+    let data: FashionMnist;
+    try {
+      data = await dataset(source);
+      model = initialModelDir ? await loadModelForTeaching(tf, initialModelDir, config) : buildModel(tf, config);
+    } catch (error) {
+      training = false;
+      throw error;
+    }
     forgetModel(modelDir);
     try {
       const outcome = await trainModel(tf, model, config, data.train, {
@@ -111,7 +118,7 @@ const methods: MethodHandlers = {
           await saveModel(tf, model, modelDir, `e${metrics.epoch}`);
           emit('training.epoch', { runId, epochs: config.epochs, ...metrics });
         },
-      });
+      }, { extra: extra ?? null });
       let evaluation: TestEvaluation | null = null;
       if (outcome.epochsCompleted > 0) {
         // A stopped run is judged by the model of its last finished epoch, as saved.
@@ -124,8 +131,16 @@ const methods: MethodHandlers = {
       }
       return { epochsCompleted: outcome.epochsCompleted, stopped: outcome.stopped, metrics: outcome.metrics, evaluation };
     } finally {
-      model.dispose();
+      disposeModel(model);
       training = false;
+    }
+  },
+  teachable: async ({ modelDir }) => {
+    const model = await loadModel(tf, modelDir);
+    try {
+      return { problem: teachingProblem(model) };
+    } finally {
+      model.dispose();
     }
   },
   evaluate: async ({ modelDir, source }) => {

@@ -112,3 +112,31 @@ describe('RunStore: names people can tell apart', () => {
     expect((await reader.create({ config: null, preset: 'cnn', backend: 'wasm', origin: 'trained', epochsPlanned: 1 })).name).toBe('Small CNN #4');
   });
 });
+
+describe('RunStore: taught runs and the photos a run trained on', () => {
+  const config = { preset: 'tutorial-mlp', epochs: 1, batchSize: 32, learningRate: 0.001, hiddenUnits: 128, validationSplit: 0, seed: 1, trainLimit: null } as const;
+  const photos = [{ id: 'a1b2c3d4e5f6', sha256: 'a1b2c3d4e5f6'.padEnd(64, '0'), label: 7 }];
+
+  it('keeps the parent and the photos in run.json and shows them in the detail, not the summary', async () => {
+    const home = freshHome();
+    const store = new RunStore(home);
+    const parent = await store.create({ config, preset: 'tutorial-mlp', backend: 'wasm', origin: 'trained', epochsPlanned: 1 });
+    const child = await store.create({ config: { ...config, myPhotos: { share: 0.2 } }, preset: 'tutorial-mlp', backend: 'wasm', origin: 'trained', epochsPlanned: 1, parentRunId: parent.id, photos });
+    const reader = new RunStore(home);
+    expect(await reader.detail(child.id)).toMatchObject({ parentRunId: parent.id, photos, config: { myPhotos: { share: 0.2 } } });
+    const summary = await reader.summary(child.id);
+    expect(summary).not.toHaveProperty('photos');
+    expect(summary).not.toHaveProperty('parentRunId');
+  });
+
+  it('reads run.json files from before My photos: no parent, no photos, a config without myPhotos', async () => {
+    const store = new RunStore(freshHome());
+    const run = await store.create({ config, preset: 'tutorial-mlp', backend: 'wasm', origin: 'trained', epochsPlanned: 1 });
+    const file = join(store.dir(run.id), 'run.json');
+    const record = JSON.parse(readFileSync(file, 'utf8'));
+    expect(record).not.toHaveProperty('parentRunId');
+    expect(record).not.toHaveProperty('photos');
+    expect(record.config).not.toHaveProperty('myPhotos');
+    expect(await store.detail(run.id)).toMatchObject({ parentRunId: null, photos: [], config });
+  });
+});

@@ -20,11 +20,13 @@ import {
   EvaluationSchema,
   RunSummarySchema,
   TrainingConfigSchema,
+  TrainingPhotoRecordSchema,
   type EpochMetrics,
   type Evaluation,
   type RunDetail,
   type RunSummary,
   type TrainingConfig,
+  type TrainingPhotoRecord,
 } from '../../contract';
 import { presetCatalogue } from '../engine/models';
 import { AtelierError } from '../errors';
@@ -38,6 +40,10 @@ const RunRecordSchema = RunSummarySchema.omit({ hasModel: true, active: true }).
   config: TrainingConfigSchema.nullable(),
   /** The process (and computer) training it, so other processes sharing the folder see it as running. */
   trainer: z.object({ pid: z.number().int(), host: z.string() }).nullable().optional(),
+  /** The run taught from (`training.teach`); absent in runs from before teaching and in runs trained from scratch. */
+  parentRunId: z.string().nullable().optional(),
+  /** The photos of My photos the run trained on, as they were labelled then; absent when none. */
+  photos: z.array(TrainingPhotoRecordSchema).optional(),
 });
 export type RunRecord = z.infer<typeof RunRecordSchema>;
 
@@ -97,7 +103,16 @@ export class RunStore {
    * the highest in the folder, so names stay distinct even for runs started in the same second.
    * `name` (imports) replaces the "<preset> #<number>" of a trained run.
    */
-  async create(init: { config: TrainingConfig | null; preset: string; backend: RunRecord['backend']; origin: RunRecord['origin']; name?: string; epochsPlanned: number }): Promise<RunRecord> {
+  async create(init: {
+    config: TrainingConfig | null;
+    preset: string;
+    backend: RunRecord['backend'];
+    origin: RunRecord['origin'];
+    name?: string;
+    epochsPlanned: number;
+    parentRunId?: string | null;
+    photos?: TrainingPhotoRecord[];
+  }): Promise<RunRecord> {
     const createdAt = new Date();
     const id = `${createdAt.toISOString().replace(/[:.]/g, '-').replace('T', '_').slice(0, 23)}-${randomBytes(3).toString('hex')}`;
     // The counter remembers numbers of deleted runs too, so a number never names two runs.
@@ -121,6 +136,8 @@ export class RunStore {
       testLoss: null,
       error: null,
       trainer: init.origin === 'trained' ? { pid: process.pid, host: hostname() } : null,
+      ...(init.parentRunId ? { parentRunId: init.parentRunId } : {}),
+      ...(init.photos?.length ? { photos: init.photos } : {}),
     };
     await mkdir(this.dir(id), { recursive: true });
     await writeJsonAtomic(join(this.dir(id), 'run.json'), record);
@@ -258,7 +275,7 @@ export class RunStore {
   async summary(id: string, activeId?: string | null, numbers?: Map<string, number>): Promise<RunSummary> {
     const record = await this.read(id);
     const active = activeId === undefined ? await this.activeRunId() : activeId;
-    const { config: _config, trainer: _trainer, number: stored, ...rest } = record;
+    const { config: _config, trainer: _trainer, number: stored, parentRunId: _parent, photos: _photos, ...rest } = record;
     const number = stored ?? (numbers ?? (await this.#numbers())).get(id) ?? 0;
     // Before numbering, trained runs were named "<preset id> · <minute>" (two in a minute looked the same).
     const name = stored !== undefined ? record.name : record.origin === 'trained' ? trainedRunName(record.preset, number) : withoutImportedSuffix(record.name);
@@ -267,7 +284,7 @@ export class RunStore {
 
   async detail(id: string): Promise<RunDetail> {
     const [summary, record, metrics] = await Promise.all([this.summary(id), this.read(id), this.metrics(id)]);
-    return { ...summary, config: record.config, metrics };
+    return { ...summary, config: record.config, metrics, parentRunId: record.parentRunId ?? null, photos: record.photos ?? [] };
   }
 
   /** Every run, newest first. Damaged run folders are listed as failed with the reason, not hidden. */

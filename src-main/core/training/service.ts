@@ -3,7 +3,7 @@
  * persisted as it happens so a dead worker loses nothing that was recorded, and evaluated on
  * the test set at the end. The engine worker does the tensor work.
  */
-import type { BatchProgress, EpochMetrics, EventName, EventPayload, Evaluation, EvaluationSamples, TrainingConfig, TrainingState } from '../../contract';
+import { DEFAULT_PHOTO_SHARE, type BatchProgress, type EpochMetrics, type EventName, type EventPayload, type Evaluation, type EvaluationSamples, type TrainingConfig, type TrainingState } from '../../contract';
 import { CLASS_COUNT, PIXELS_PER_IMAGE } from '../fashion-mnist';
 import type { DatasetSource } from '../dataset/sources';
 import type { DatasetStore } from '../dataset/store';
@@ -12,6 +12,14 @@ import type { TestEvaluation } from '../engine/protocol';
 import { argmax } from '../evaluation/metrics';
 import { AtelierError, toErrorInfo } from '../errors';
 import type { RunStore } from '../runs/store';
+import type { ExtraImages } from '../engine/train';
+import { photoRecords, photosForEngine, type LoadTrainingPhotos, type TrainingPhoto } from './photos';
+
+/**
+ * Epochs `training.teach` trains when not told: one pass over Fashion-MNIST with the photos mixed
+ * in (see the issue's note for the times it takes per preset).
+ */
+export const TEACH_EPOCHS = 1;
 
 /** Where training events go; the shells' event hub fits, and core needs nothing more from it. */
 export interface EventSink {
@@ -25,6 +33,18 @@ export interface TrainingServiceOptions {
   dataset: DatasetStore;
   /** Where Fashion-MNIST is now (null when it is not on this computer). */
   locateDataset: () => Promise<DatasetSource | null>;
+  /** Every photo of My photos, preprocessed for training; without it, training with photos is refused. */
+  loadTrainingPhotos?: LoadTrainingPhotos;
+}
+
+/** What a new run trains from, besides its config. */
+interface RunPlan {
+  config: TrainingConfig;
+  /** The run name's preset (a child of an imported run keeps its parent's). */
+  preset: string;
+  parentRunId: string | null;
+  /** The parent's model folder to start from, or null for a new model. */
+  initialModelDir: string | null;
 }
 
 interface ActiveTraining {
@@ -76,26 +96,83 @@ export class TrainingService {
    * The config is already valid: every shell reaches this through dispatch, which checks it against the contract.
    */
   async start(config: TrainingConfig): Promise<{ runId: string }> {
+    return this.#begin(async () => ({ config, preset: config.preset, parentRunId: null, initialModelDir: null }));
+  }
+
+  /**
+   * Teach a run's model with My photos: a new run, linked to its parent, that starts from the
+   * parent's saved weights and trains `epochs` (default `TEACH_EPOCHS`) on Fashion-MNIST mixed with
+   * the photos at `share`, with the parent's other settings (its seed included, so teaching the
+   * same model with the same photos repeats).
+   */
+  async teach(request: { runId: string; epochs?: number; share?: number }): Promise<{ runId: string }> {
+    return this.#begin(async () => {
+      const { runs } = this.#options;
+      const parent = await runs.read(request.runId);
+      if (parent.status === 'running' || parent.status === 'evaluating') {
+        throw new AtelierError('busy', `${parent.name} is still training; teach it once it has finished.`);
+      }
+      if (!(await runs.hasModel(parent.id))) {
+        throw new AtelierError('no-model', `${parent.name} has no saved model to teach (it stopped before its first epoch ended). Choose a run that finished at least one epoch.`);
+      }
+      if (!parent.config) {
+        throw new AtelierError(
+          'model-incompatible',
+          `${parent.name} was imported without its training settings (atelier-model.json), so Atelier does not know how to train it further. Import it together with its atelier-model.json, or train a new model with My photos in Train.`,
+        );
+      }
+      const { problem } = await this.#options.engine.request('teachable', { modelDir: runs.modelDir(parent.id) });
+      if (problem) {
+        throw new AtelierError('model-incompatible', `${parent.name} cannot be taught with your photos: ${problem}. Train a new model with My photos in Train instead.`);
+      }
+      const config: TrainingConfig = { ...parent.config, epochs: request.epochs ?? TEACH_EPOCHS, myPhotos: { share: request.share ?? parent.config.myPhotos?.share ?? DEFAULT_PHOTO_SHARE } };
+      return { config, preset: parent.preset, parentRunId: parent.id, initialModelDir: runs.modelDir(parent.id) };
+    });
+  }
+
+  async #begin(plan: () => Promise<RunPlan>): Promise<{ runId: string }> {
     if (this.#active || this.#starting) {
       throw new AtelierError('busy', `A training is already running (run ${this.#active?.runId ?? 'starting'}). Stop it first, or wait for it to finish.`);
     }
     this.#starting = true;
     try {
+      const { config, preset, parentRunId, initialModelDir } = await plan();
+      const photos = config.myPhotos ? await this.#trainingPhotos() : [];
       const source = await this.#options.locateDataset();
       if (!source) {
         throw new AtelierError('dataset-missing', 'Fashion-MNIST is not on this computer yet. Get it first: install it with ‘apt install dataset-fashion-mnist’, choose a folder, or download it from the Dataset view.');
       }
       const engineInfo = await this.#options.engine.info();
-      const run = await this.#options.runs.create({ config, preset: config.preset, backend: engineInfo.backend, origin: 'trained', epochsPlanned: config.epochs });
+      const run = await this.#options.runs.create({
+        config,
+        preset,
+        backend: engineInfo.backend,
+        origin: 'trained',
+        epochsPlanned: config.epochs,
+        parentRunId,
+        photos: photoRecords(photos),
+      });
       const stopFlag = new Int32Array(new SharedArrayBuffer(4));
       const active: ActiveTraining = { runId: run.id, config, stopFlag, status: 'running', lastBatch: null, metrics: [], startedAt: Date.now(), done: Promise.resolve() };
       this.#active = active;
-      active.done = this.#run(active, source);
+      const extra = config.myPhotos ? photosForEngine(photos, config.myPhotos.share) : null;
+      active.done = this.#run(active, source, { extra, initialModelDir });
       this.#publishState();
       return { runId: run.id };
     } finally {
       this.#starting = false;
     }
+  }
+
+  /** My photos, preprocessed; refused when there are none, since a run "with my photos" must have some. */
+  async #trainingPhotos(): Promise<TrainingPhoto[]> {
+    const load = this.#options.loadTrainingPhotos;
+    if (!load) throw new AtelierError('unsupported', 'Training with My photos is not available here: this Atelier was started without a photo collection.');
+    const photos = await load();
+    if (photos.length === 0) {
+      throw new AtelierError('not-found', 'My photos has no photos yet, so there is nothing of yours to train with. Add labelled photos of your clothes to My photos first, or train without My photos.');
+    }
+    return photos;
   }
 
   /** Ask the running training to stop before its next batch. */
@@ -113,7 +190,7 @@ export class TrainingService {
     await this.#active?.done;
   }
 
-  async #run(active: ActiveTraining, source: DatasetSource): Promise<void> {
+  async #run(active: ActiveTraining, source: DatasetSource, start: { extra: ExtraImages | null; initialModelDir: string | null }): Promise<void> {
     const { runs, engine, events } = this.#options;
     const runId = active.runId;
     // Persist each epoch as it arrives, so a dead worker keeps what was recorded.
@@ -136,6 +213,8 @@ export class TrainingService {
         source,
         config: active.config,
         stopFlag: active.stopFlag.buffer as SharedArrayBuffer,
+        extra: start.extra,
+        initialModelDir: start.initialModelDir,
       });
       await writes;
       active.status = 'evaluating';
