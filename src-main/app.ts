@@ -4,7 +4,7 @@
  */
 import { cpus, totalmem } from 'node:os';
 import type { Shell, SystemInfo } from './contract';
-import type { Handlers } from './dispatch';
+import type { CallContext, Handlers } from './dispatch';
 import { EventHub } from './events';
 import { EngineClient } from './core/engine/client';
 import { type SourceOptions } from './core/dataset/sources';
@@ -18,6 +18,7 @@ import { PhotoCollection } from './core/collection/store';
 import { ModelExchange, type ModelDialogs } from './core/export/service';
 import { AtelierError } from './core/errors';
 import { PhotoService } from './core/photos/service';
+import { MyPhotosService } from './core/collection/service';
 import { APP_NAME, APP_VERSION } from './version';
 
 export interface AtelierOptions {
@@ -51,6 +52,7 @@ export interface Atelier {
   readonly training: TrainingService;
   readonly models: ModelExchange;
   readonly photos: PhotoService;
+  readonly myPhotos: MyPhotosService;
   readonly handlers: Handlers;
   dispose(): Promise<void>;
 }
@@ -79,6 +81,9 @@ export function createAtelier(options: AtelierOptions): Atelier {
   const loadTrainingPhotos = options.loadTrainingPhotos ?? (() => loadCollectionForTraining(collection));
   const training = new TrainingService({ engine, runs, events, dataset, locateDataset, loadTrainingPhotos });
   const photos = new PhotoService({ engine, runs });
+  const myPhotos = new MyPhotosService({ collection, onChanged: (change) => events.emit('myPhotos.changed', change) });
+  // A browser may be on another machine, where a path on this one opens nothing (see MyPhotoSchema).
+  const viewer = (context: CallContext) => ({ showPaths: context.shell !== 'browser' });
   const models = new ModelExchange({ engine, runs, atelierVersion: APP_VERSION, evaluate: (runId) => training.evaluation(runId, true), dialogs: options.modelDialogs });
 
   const systemInfo = async (shell: Shell): Promise<SystemInfo> => {
@@ -154,6 +159,18 @@ export function createAtelier(options: AtelierOptions): Atelier {
       if (!options.pickPhotos) throw new AtelierError('unsupported', 'Choosing photos with a dialog needs the desktop app; here, use Open… in the Classify view or drop the photos on the window.');
       return { paths: await options.pickPhotos() };
     },
+    'myPhotos.list': async (_input, context) => myPhotos.list(viewer(context)),
+    'myPhotos.add': async ({ paths, label, ...options }, context) => myPhotos.add(paths, label, options, viewer(context)),
+    'myPhotos.addFiles': async ({ files, label, ...options }, context) =>
+      myPhotos.add(
+        files.map((file) => ({ name: file.name, bytes: Buffer.from(file.base64, 'base64') })),
+        label,
+        options,
+        viewer(context),
+      ),
+    'myPhotos.relabel': async ({ id, label }, context) => myPhotos.relabel(id, label, viewer(context)),
+    'myPhotos.remove': async ({ ids }) => myPhotos.remove(ids),
+    'myPhotos.thumbnails': async ({ ids, size }) => myPhotos.thumbnails(ids, size),
   };
 
   return {
@@ -166,6 +183,7 @@ export function createAtelier(options: AtelierOptions): Atelier {
     training,
     models,
     photos,
+    myPhotos,
     handlers,
     dispose: () => {
       datasets.dispose();

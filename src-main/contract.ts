@@ -449,6 +449,16 @@ const UploadedPhotoSchema = z
   })
   .strict();
 
+/** Photos sent as bytes in one call: what the browser shell's WebSocket carries (see `PHOTO_UPLOAD_MAX_BYTES`). */
+const UploadedPhotosSchema = z
+  .array(UploadedPhotoSchema)
+  .min(1, 'Choose at least one photo.')
+  .max(PHOTO_MAX_PATHS, `Send at most ${PHOTO_MAX_PATHS} photos at a time.`)
+  .refine(
+    (files) => files.reduce((sum, file) => sum + Math.floor((file.base64.length * 3) / 4), 0) <= PHOTO_UPLOAD_MAX_BYTES,
+    `Send at most ${PHOTO_UPLOAD_MAX_BYTES / 1024 / 1024} MB of photos per call; split the selection.`,
+  );
+
 export const PhotoStepsSchema = z.object({
   /** The decoded photo, upright, at most 256 px on its longest side. */
   original: z.string(),
@@ -498,6 +508,113 @@ export const PhotoBatchSchema = z.object({
   results: z.array(PhotoResultSchema),
 });
 export type PhotoBatch = z.infer<typeof PhotoBatchSchema>;
+
+// ─── my photos: a person's own labelled photos, for training ─────────────────────────────────────
+
+/** A Fashion-MNIST class as it crosses the boundary: its index 0–9 into the class names. */
+export const ClassLabelSchema = z
+  .number({ error: 'The class must be a number 0–9.' })
+  .int('The class must be a whole number 0–9.')
+  .min(0, 'Classes are 0 to 9.')
+  .max(9, 'Classes are 0 to 9.');
+
+/** A photo's id as listed (12 hex digits), its full SHA-256, or a prefix of at least 6 hex digits. */
+const MyPhotoIdSchema = z
+  .string({ error: 'A photo id must be text.' })
+  .trim()
+  .toLowerCase()
+  .regex(/^[0-9a-f]{6,64}$/, 'A photo id is the 12 hex digits shown in the list of photos.');
+
+/** Most photo ids one `myPhotos.thumbnails` call takes (one page of the view). */
+export const MY_PHOTOS_THUMBNAIL_PAGE = 60;
+
+/**
+ * One kept photo. Paths are given to the desktop app and the CLI only: they run on the machine
+ * that holds the files and can open them. The browser shell may be on another machine, where a
+ * server path opens nothing and tells only the server's folder layout (its user name); it gets
+ * null and sees the photo through `myPhotos.thumbnails`.
+ */
+export const MyPhotoSchema = z.object({
+  /** Short id: the first 12 hex digits of `sha256` (longer only when two photos share them). */
+  id: z.string(),
+  sha256: z.string(),
+  label: ClassLabelSchema,
+  className: z.string(),
+  /** The file name it was added as. */
+  name: z.string(),
+  /** A file on the core's machine, or bytes a browser sent. */
+  origin: z.enum(['file', 'upload']),
+  /** How it came in: 'classify' (an answer marked Right or Wrong) or 'added' (added in My photos or the CLI). */
+  note: z.string().nullable(),
+  /** Where it was added from (null for uploads and in the browser shell). */
+  sourcePath: z.string().nullable(),
+  /** The kept copy of the original bytes (null in the browser shell). */
+  file: z.string().nullable(),
+  addedAt: z.string(),
+  bytes: z.number().int(),
+  format: z.string(),
+  width: z.number().int(),
+  height: z.number().int(),
+});
+export type MyPhoto = z.infer<typeof MyPhotoSchema>;
+
+/** Something that could not be done for one photo, id or entry; the rest of the call went on. */
+export const MyPhotoProblemSchema = z.object({
+  /** The path or upload name, the id given, or the damaged entry's file. */
+  name: z.string(),
+  /** A damaged kept photo's id (the id that removes it); null otherwise. */
+  id: z.string().nullable(),
+  error: z.object({ kind: z.enum(ERROR_KINDS), message: z.string() }),
+});
+export type MyPhotoProblem = z.infer<typeof MyPhotoProblemSchema>;
+
+export const MyPhotosListingSchema = z.object({
+  /** Newest first. */
+  photos: z.array(MyPhotoSchema),
+  /** Photos per class, indexed like `classNames`. */
+  counts: z.array(z.number().int()),
+  classNames: z.array(z.string()),
+  /** Damaged entries, each left out of `photos`. */
+  problems: z.array(MyPhotoProblemSchema),
+});
+export type MyPhotosListing = z.infer<typeof MyPhotosListingSchema>;
+
+export const MyPhotosAddedSchema = z.object({
+  /** New photos, in the order given. */
+  added: z.array(MyPhotoSchema),
+  /** Photos that were kept already, with their label now (changed only with `relabelExisting`). */
+  existing: z.array(MyPhotoSchema),
+  /** Photos that could not be read or decoded, and paths that gave no photos; the rest were added. */
+  problems: z.array(MyPhotoProblemSchema),
+});
+export type MyPhotosAdded = z.infer<typeof MyPhotosAddedSchema>;
+
+const MyPhotosAddShape = {
+  label: ClassLabelSchema,
+  /** How the photos came in (see `MyPhoto.note`); 'added' when absent. */
+  note: z.enum(['classify', 'added']).optional(),
+  /**
+   * A photo kept already takes `label` too (an answer marked on Classify is the person's latest
+   * word on that photo). Without it a kept photo keeps its label and is reported in `existing`.
+   */
+  relabelExisting: z.boolean().optional(),
+};
+
+export const MyPhotoThumbnailSchema = z.object({
+  id: z.string(),
+  sha256: z.string(),
+  /** A JPEG data URL, at most `size` pixels on its longest side. */
+  dataUrl: z.string(),
+});
+export type MyPhotoThumbnail = z.infer<typeof MyPhotoThumbnailSchema>;
+
+/** What changed in My photos: every window reloads its list. */
+export const MyPhotosChangedSchema = z.object({
+  change: z.enum(['added', 'relabelled', 'removed']),
+  /** Ids of the photos concerned. */
+  ids: z.array(z.string()),
+});
+export type MyPhotosChanged = z.infer<typeof MyPhotosChangedSchema>;
 
 export const PhotoProgressSchema = z.object({
   requestId: z.string().nullable(),
@@ -613,14 +730,7 @@ export const calls = {
   'photos.classifyFiles': {
     input: z
       .object({
-        files: z
-          .array(UploadedPhotoSchema)
-          .min(1, 'Choose at least one photo.')
-          .max(PHOTO_MAX_PATHS, `Send at most ${PHOTO_MAX_PATHS} photos at a time.`)
-          .refine(
-            (files) => files.reduce((sum, file) => sum + Math.floor((file.base64.length * 3) / 4), 0) <= PHOTO_UPLOAD_MAX_BYTES,
-            `Send at most ${PHOTO_UPLOAD_MAX_BYTES / 1024 / 1024} MB of photos per call; split the selection.`,
-          ),
+        files: UploadedPhotosSchema,
         ...PhotoOptionsShape,
       })
       .strict(),
@@ -628,6 +738,43 @@ export const calls = {
   },
   /** The Electron shell's open dialog for photos; other shells answer `unsupported` (the browser uses a file input). */
   'photos.pickFiles': { input: NoInput, output: z.object({ paths: z.array(z.string()) }) },
+  // my photos
+  /** Every kept photo (newest first), photos per class, and damaged entries. */
+  'myPhotos.list': { input: NoInput, output: MyPhotosListingSchema },
+  /** Keep photo files and folders on disk with one label (the desktop app and the CLI); folders give their photos. */
+  'myPhotos.add': {
+    input: z
+      .object({
+        paths: z.array(PhotoPathSchema).min(1, 'Choose at least one photo.').max(PHOTO_MAX_PATHS, `Choose at most ${PHOTO_MAX_PATHS} photos or folders at a time.`),
+        ...MyPhotosAddShape,
+      })
+      .strict(),
+    output: MyPhotosAddedSchema,
+  },
+  /** Keep photos sent as bytes (the browser) with one label; at most `PHOTO_UPLOAD_MAX_BYTES` per call, like `photos.classifyFiles`. */
+  'myPhotos.addFiles': {
+    input: z.object({ files: UploadedPhotosSchema, ...MyPhotosAddShape }).strict(),
+    output: MyPhotosAddedSchema,
+  },
+  'myPhotos.relabel': { input: z.object({ id: MyPhotoIdSchema, label: ClassLabelSchema }).strict(), output: MyPhotoSchema },
+  /** Remove photos (damaged ones too, by the id their problem names); unknown ids are reported, the rest removed. */
+  'myPhotos.remove': {
+    input: z
+      .object({ ids: z.array(MyPhotoIdSchema).min(1, 'Name at least one photo.').max(PHOTO_MAX_PATHS, `Remove at most ${PHOTO_MAX_PATHS} photos at a time.`) })
+      .strict(),
+    output: z.object({ removed: z.array(z.string()), problems: z.array(MyPhotoProblemSchema) }),
+  },
+  /** Small pictures of kept photos, for one page of a list; photos that cannot be shown are reported. */
+  'myPhotos.thumbnails': {
+    input: z
+      .object({
+        ids: z.array(MyPhotoIdSchema).min(1, 'Name at least one photo.').max(MY_PHOTOS_THUMBNAIL_PAGE, `Ask for at most ${MY_PHOTOS_THUMBNAIL_PAGE} thumbnails at a time.`),
+        /** Longest side in pixels (default 96). */
+        size: z.number().int('The size must be a whole number.').min(16, 'Thumbnails are at least 16 pixels.').max(256, 'Thumbnails are at most 256 pixels.').optional(),
+      })
+      .strict(),
+    output: z.object({ thumbnails: z.array(MyPhotoThumbnailSchema), problems: z.array(MyPhotoProblemSchema) }),
+  },
 } as const satisfies Record<string, { input: z.ZodType; output: z.ZodType }>;
 
 export type Calls = typeof calls;
@@ -651,6 +798,8 @@ export const events = {
   'dataset.changed': DatasetSourcesSchema,
   /** A photo batch moves on (several a second at most). */
   'photos.progress': PhotoProgressSchema,
+  /** Photos were added to My photos, relabelled or removed (by any window or the CLI's own process). */
+  'myPhotos.changed': MyPhotosChangedSchema,
 } as const satisfies Record<string, z.ZodType>;
 
 export type Events = typeof events;
