@@ -12,6 +12,7 @@ import { commandDataset } from './dataset';
 import { commandExport, commandImport, EXPORT_HELP_LINES } from './export';
 import { BENCH_HELP_LINES, commandBench } from './bench';
 import { commandClassify, commandPhotosEval, PHOTOS_HELP_LINES } from './photos';
+import { commandMyPhotos, MY_PHOTOS_HELP_LINES } from './my-photos';
 import { cliDeps, withAtelier } from './session';
 
 const HELP = `Atelier ${APP_VERSION} — train, judge, use and export a Fashion-MNIST clothing classifier.
@@ -29,6 +30,7 @@ Commands:
   runs [--json]                Every run: date, preset, backend, epochs, duration, test accuracy, status
 ${EXPORT_HELP_LINES}
 ${PHOTOS_HELP_LINES}
+${MY_PHOTOS_HELP_LINES}
   dataset info [--json]        Fashion-MNIST: source, every place looked at, 70,000 images verified
   dataset fetch [--from DIR|URL]
                                Fill the cache from the official mirrors, a mirror URL or a folder
@@ -224,6 +226,8 @@ export async function runCli(argv: string[], io: CliIo = defaultIo): Promise<num
         return await commandClassify(rest, io, cliDeps);
       case 'photos-eval':
         return await commandPhotosEval(rest, io, cliDeps);
+      case 'photos':
+        return await commandMyPhotos(rest, io, cliDeps);
       default:
         io.err(`Unknown command "${command}". Run ‘atelier --help’ for the list.`);
         return 2;
