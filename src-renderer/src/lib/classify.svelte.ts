@@ -35,6 +35,8 @@ export class ClassifyState {
   readonly #shell: 'electron' | 'browser';
   #queue: Promise<void> = Promise.resolve();
   #requestId: string | null = null;
+  /** The browser's files behind this session's cards, by card key, so a card can send its photo to My photos. */
+  readonly #files = new Map<string, File>();
 
   constructor(bridge: AtelierBridge, shell: 'electron' | 'browser') {
     this.#bridge = bridge;
@@ -50,6 +52,12 @@ export class ClassifyState {
   clear(): void {
     this.cards = [];
     this.error = null;
+    this.#files.clear();
+  }
+
+  /** The file a card's photo came from, in the browser (the desktop app has `result.path` instead). */
+  fileFor(key: string): File | undefined {
+    return this.#files.get(key);
   }
 
   /** A drop on the window: paths in the desktop app (folders included), bytes in the browser. */
@@ -128,14 +136,18 @@ export class ClassifyState {
       // One result per sent file, in order: a file the browser could not read keeps its place.
       let next = 0;
       const inOrder = read.flatMap((item) => ('ok' in item ? [item] : answered ? [answered[next++]!] : []));
-      this.#add(selection, [...inOrder, ...(answered?.slice(next) ?? [])]);
+      this.#add(selection, [...inOrder, ...(answered?.slice(next) ?? [])], group.map(({ file }) => file));
     }
   }
 
   /** Put a selection's next cards after its earlier ones (on top if the list was cleared meanwhile). */
-  #add(selection: Selection, results: readonly PhotoResult[]): void {
+  #add(selection: Selection, results: readonly PhotoResult[], files: readonly File[] = []): void {
     if (results.length === 0) return;
     const cards = keyed(results);
+    cards.forEach((card, index) => {
+      const file = files[index];
+      if (card.ok && file) this.#files.set(card.key, file);
+    });
     const after = selection.lastKey === null ? -1 : this.cards.findIndex((card) => card.key === selection.lastKey);
     this.cards = [...this.cards.slice(0, after + 1), ...cards, ...this.cards.slice(after + 1)];
     selection.lastKey = cards.at(-1)!.key;

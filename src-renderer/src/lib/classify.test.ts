@@ -107,4 +107,16 @@ describe('ClassifyState card order', () => {
     await settled(state);
     expect(state.cards.map((card) => card.name)).toEqual([names(501).at(-1)]);
   });
+
+  it('each card keeps the file its photo came from (for My photos) until the list is cleared', async () => {
+    const { bridge } = fakeBridge();
+    const state = new ClassifyState(bridge, 'browser');
+    const files = names(3).map(jpeg);
+    state.open(files);
+    await settled(state);
+    expect(state.cards.map((card) => state.fileFor(card.key))).toEqual(files);
+    const [first] = state.cards;
+    state.clear();
+    expect(state.fileFor(first!.key)).toBeUndefined();
+  });
 });
