@@ -17,7 +17,8 @@ import { photoRecords, photosForEngine, type LoadTrainingPhotos, type TrainingPh
 
 /**
  * Epochs `training.teach` trains when not told: one pass over Fashion-MNIST with the photos mixed
- * in (see the issue's note for the times it takes per preset).
+ * in. Measured on wasm with 2 shared cores, 231 photos at share 0.1 (66,667 samples): tutorial-mlp
+ * 4 s, cnn 102 s, photo-robust 131 s. A second epoch doubles that for a model already trained.
  */
 export const TEACH_EPOCHS = 1;
 
