@@ -414,9 +414,10 @@ const UploadedModelFilesSchema = z
 /** Most files (or folders) one `photos.classifyPaths` call takes. */
 export const PHOTO_MAX_PATHS = 500;
 /**
- * Most photo bytes one `photos.classifyFiles` message carries (before base64). Base64 adds a
- * third, and the browser shell's WebSocket refuses messages over 64 MiB: the renderer sends
- * larger selections in several calls, and a single file over this in the browser is refused there.
+ * Most bytes one upload message carries (before base64): photos for `photos.classifyFiles` and
+ * `myPhotos.addFiles`, model files for `models.importFiles`. The browser shell sizes its largest
+ * WebSocket message from this (web/server.ts); the renderer sends larger photo selections in
+ * several calls, and a single file over this in the browser is refused there.
  */
 export const PHOTO_UPLOAD_MAX_BYTES = 40 * 1024 * 1024;
 

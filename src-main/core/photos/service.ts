@@ -118,7 +118,7 @@ export class PhotoService {
       throw new AtelierError(
         'no-model',
         runId
-          ? `Run ${id} has no saved model (it does not exist, or it has not finished an epoch). Choose another run; \`atelier runs\` lists them.`
+          ? `Run ${id} has no saved model (it does not exist, or it has not finished an epoch). Choose another run; ‘atelier runs’ lists them.`
           : `The run chosen for photos (${id}) has no saved model any more. Choose another run in Models, or train one.`,
       );
     }

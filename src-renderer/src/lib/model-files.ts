@@ -3,8 +3,10 @@
  * files become the base64 payload of `models.importFiles`.
  */
 
-/** What one WebSocket message can carry after base64 (the server accepts 64 MiB messages). */
-export const MAX_UPLOAD_BYTES = 40 * 1024 * 1024;
+import { PHOTO_UPLOAD_MAX_BYTES } from '../../../src-main/contract';
+
+/** What one upload message can carry (the browser shell sizes its largest message from it). */
+export const MAX_UPLOAD_BYTES = PHOTO_UPLOAD_MAX_BYTES;
 
 /** Save base64 bytes as a file through the browser's download machinery. */
 export function downloadBase64(base64: string, fileName: string, mimeType: string): void {

@@ -124,7 +124,7 @@ export function planUploads(files: readonly NamedFile[], maxBytes = PHOTO_UPLOAD
         ok: false,
         name: named.name,
         path: null,
-        error: { kind: 'photo-too-large', message: `${named.name}: the file is ${mb(named.file.size)}; the browser can send photos up to ${mb(maxBytes)} — resize or recompress it, or use the desktop app or \`atelier classify\`.` },
+        error: { kind: 'photo-too-large', message: `${named.name}: the file is ${mb(named.file.size)}; the browser can send photos up to ${mb(maxBytes)} — resize or recompress it, or use the desktop app or the atelier classify command.` },
       });
       continue;
     }
