@@ -200,6 +200,10 @@ export const RunSummarySchema = z.object({
   hasModel: z.boolean(),
   active: z.boolean(),
   error: z.string().nullable(),
+  /** The run whose model this one started from (`training.teach`); null for a run trained from scratch or imported. */
+  parentRunId: z.string().nullable(),
+  /** How many photos of My photos the run trained on (0 for Fashion-MNIST only, and for runs from before My photos). */
+  photoCount: z.number().int().nonnegative(),
 });
 export type RunSummary = z.infer<typeof RunSummarySchema>;
 
@@ -214,8 +218,6 @@ export type TrainingPhotoRecord = z.infer<typeof TrainingPhotoRecordSchema>;
 export const RunDetailSchema = RunSummarySchema.extend({
   config: TrainingConfigSchema.nullable(),
   metrics: z.array(EpochMetricsSchema),
-  /** The run whose model this one started from (`training.teach`); null for a run trained from scratch or imported. */
-  parentRunId: z.string().nullable(),
   /** Every photo of My photos the run trained on; empty when it trained on Fashion-MNIST only. */
   photos: z.array(TrainingPhotoRecordSchema),
 });
@@ -501,7 +503,16 @@ export type PhotoResult = z.infer<typeof PhotoResultSchema>;
 
 export const PhotoBatchSchema = z.object({
   /** The model that classified the photos. */
-  run: z.object({ id: z.string(), name: z.string(), preset: z.string(), testAccuracy: z.number().nullable() }),
+  run: z.object({
+    id: z.string(),
+    name: z.string(),
+    preset: z.string(),
+    testAccuracy: z.number().nullable(),
+    /** Photos of My photos the model was trained or taught on (0: Fashion-MNIST only). */
+    photoCount: z.number().int().nonnegative(),
+    /** The run it was taught from, or null. */
+    parentRunId: z.string().nullable(),
+  }),
   preprocessing: PhotoPreprocessingSchema,
   /** Names of the ten classes, by index (for the probability chart). */
   classNames: z.array(z.string()),

@@ -19,6 +19,8 @@ const run = (overrides: Partial<RunSummary>): RunSummary => ({
   hasModel: true,
   active: false,
   error: null,
+  parentRunId: null,
+  photoCount: 0,
   ...overrides,
 });
 

@@ -70,7 +70,12 @@ describe('scorePhotos', () => {
     ok: true, name: `${folder}.jpg`, path: `/p/${folder}/x.jpg`, classIndex, className: String(classIndex), confidence: 0.9,
     probabilities: [], notSure, foundGarment: true, notes: [], steps: null, runId: 'r',
   });
-  const batch = (results: PhotoResult[]): PhotoBatch => ({ run: { id: 'r', name: 'r', preset: 'cnn', testAccuracy: null }, preprocessing: 'atelier', classNames: [], results });
+  const batch = (results: PhotoResult[]): PhotoBatch => ({
+    run: { id: 'r', name: 'r', preset: 'cnn', testAccuracy: null, photoCount: 0, parentRunId: null },
+    preprocessing: 'atelier',
+    classNames: [],
+    results,
+  });
 
   it('counts the accepted labels of each folder, errors as wrong, and averages folders for the balanced score', () => {
     const results: PhotoResult[] = [
@@ -186,7 +191,7 @@ describe.skipIf(!haveData)('classifying photos (real worker, model trained here)
     const answer = await call(atelier, 'photos.classifyPaths', { paths });
     if (!answer.ok) throw new Error(answer.error.message);
     const { results, run, classNames } = answer.value;
-    expect(run.id).toBe(runId);
+    expect(run).toMatchObject({ id: runId, photoCount: 0, parentRunId: null });
     expect(classNames).toHaveLength(10);
     expect(results).toHaveLength(paths.length);
     expectGood(results[0], goodPants);
@@ -213,6 +218,20 @@ describe.skipIf(!haveData)('classifying photos (real worker, model trained here)
     expect((await call(atelier, 'system.info', {})).ok).toBe(true);
     const again = await call(atelier, 'photos.classifyPaths', { paths: [goodShoe], includeSteps: false });
     expect(again.ok && again.value.results[0]!.ok && again.value.results[0]!.steps).toBe(null);
+  });
+
+  it('the batch says how many of My photos the answering model trained on, and the run it was taught from', async () => {
+    const file = join(atelier.runs.dir(runId), 'run.json');
+    const original = readFileSync(file, 'utf8');
+    const photos = [0, 1, 2].map((n) => ({ id: `abcdef00000${n}`, sha256: `abcdef00000${n}`.padEnd(64, '0'), label: 7 }));
+    writeFileSync(file, JSON.stringify({ ...JSON.parse(original), parentRunId: 'the-parent-run', photos }));
+    try {
+      const answer = await call(atelier, 'photos.classifyPaths', { paths: [goodShoe], includeSteps: false });
+      if (!answer.ok) throw new Error(answer.error.message);
+      expect(answer.value.run).toMatchObject({ id: runId, photoCount: 3, parentRunId: 'the-parent-run' });
+    } finally {
+      writeFileSync(file, original);
+    }
   });
 
   it('the same photo gives the same probabilities alone, in a batch, as a path and as bytes', async () => {

@@ -124,7 +124,15 @@ export class PhotoService {
     }
     const record = await this.#runs.read(id);
     const evaluation = await this.#runs.evaluation(id).catch(() => null);
-    return { id, name: record.name, preset: record.preset, testAccuracy: evaluation?.accuracy ?? null, modelDir: this.#runs.modelDir(id) };
+    return {
+      id,
+      name: record.name,
+      preset: record.preset,
+      testAccuracy: evaluation?.accuracy ?? null,
+      photoCount: record.photos?.length ?? 0,
+      parentRunId: record.parentRunId ?? null,
+      modelDir: this.#runs.modelDir(id),
+    };
   }
 
   async #classify(run: PhotoBatch['run'] & { modelDir: string }, slots: Slot[], options: ClassifyOptions): Promise<PhotoBatch> {

@@ -117,16 +117,24 @@ describe('RunStore: taught runs and the photos a run trained on', () => {
   const config = { preset: 'tutorial-mlp', epochs: 1, batchSize: 32, learningRate: 0.001, hiddenUnits: 128, validationSplit: 0, seed: 1, trainLimit: null } as const;
   const photos = [{ id: 'a1b2c3d4e5f6', sha256: 'a1b2c3d4e5f6'.padEnd(64, '0'), label: 7 }];
 
-  it('keeps the parent and the photos in run.json and shows them in the detail, not the summary', async () => {
+  it('keeps the parent and the photos in run.json: the summary says the parent and how many photos, the detail lists them', async () => {
     const home = freshHome();
     const store = new RunStore(home);
     const parent = await store.create({ config, preset: 'tutorial-mlp', backend: 'wasm', origin: 'trained', epochsPlanned: 1 });
-    const child = await store.create({ config: { ...config, myPhotos: { share: 0.2 } }, preset: 'tutorial-mlp', backend: 'wasm', origin: 'trained', epochsPlanned: 1, parentRunId: parent.id, photos });
+    const twoPhotos = [...photos, { id: 'ffeeddccbbaa', sha256: 'ffeeddccbbaa'.padEnd(64, '1'), label: 0 }];
+    const child = await store.create({ config: { ...config, myPhotos: { share: 0.2 } }, preset: 'tutorial-mlp', backend: 'wasm', origin: 'trained', epochsPlanned: 1, parentRunId: parent.id, photos: twoPhotos });
     const reader = new RunStore(home);
-    expect(await reader.detail(child.id)).toMatchObject({ parentRunId: parent.id, photos, config: { myPhotos: { share: 0.2 } } });
+    expect(await reader.detail(child.id)).toMatchObject({ parentRunId: parent.id, photoCount: 2, photos: twoPhotos, config: { myPhotos: { share: 0.2 } } });
     const summary = await reader.summary(child.id);
+    expect(summary).toMatchObject({ parentRunId: parent.id, photoCount: 2 });
     expect(summary).not.toHaveProperty('photos');
-    expect(summary).not.toHaveProperty('parentRunId');
+    // The count is derived on reading, never written into run.json.
+    expect(JSON.parse(readFileSync(join(store.dir(child.id), 'run.json'), 'utf8'))).not.toHaveProperty('photoCount');
+    const listed = await reader.list();
+    expect(listed.map((run) => [run.id, run.parentRunId, run.photoCount])).toEqual([
+      [child.id, parent.id, 2],
+      [parent.id, null, 0],
+    ]);
   });
 
   it('reads run.json files from before My photos: no parent, no photos, a config without myPhotos', async () => {
@@ -137,6 +145,14 @@ describe('RunStore: taught runs and the photos a run trained on', () => {
     expect(record).not.toHaveProperty('parentRunId');
     expect(record).not.toHaveProperty('photos');
     expect(record.config).not.toHaveProperty('myPhotos');
-    expect(await store.detail(run.id)).toMatchObject({ parentRunId: null, photos: [], config });
+    expect(await store.detail(run.id)).toMatchObject({ parentRunId: null, photoCount: 0, photos: [], config });
+    expect(await store.summary(run.id)).toMatchObject({ parentRunId: null, photoCount: 0 });
+  });
+
+  it('lists a damaged run folder with no parent and no photos', async () => {
+    const store = new RunStore(freshHome());
+    const run = await store.create({ config, preset: 'tutorial-mlp', backend: 'wasm', origin: 'trained', epochsPlanned: 1 });
+    writeFileSync(join(store.dir(run.id), 'run.json'), '{"id": ');
+    expect(await store.list()).toMatchObject([{ id: run.id, status: 'failed', parentRunId: null, photoCount: 0 }]);
   });
 });

@@ -34,7 +34,7 @@ import { writeFileAtomic, writeJsonAtomic } from '../fs-atomic';
 import { runsDir } from '../paths';
 
 /** run.json: the contract's run summary (less what is derived on reading) plus its config and trainer. */
-const RunRecordSchema = RunSummarySchema.omit({ hasModel: true, active: true }).extend({
+const RunRecordSchema = RunSummarySchema.omit({ hasModel: true, active: true, photoCount: true }).extend({
   /** Missing in run.json files written before runs were numbered; derived on reading (see `#legacyNumbers`). */
   number: z.number().int().positive().optional(),
   config: TrainingConfigSchema.nullable(),
@@ -275,16 +275,24 @@ export class RunStore {
   async summary(id: string, activeId?: string | null, numbers?: Map<string, number>): Promise<RunSummary> {
     const record = await this.read(id);
     const active = activeId === undefined ? await this.activeRunId() : activeId;
-    const { config: _config, trainer: _trainer, number: stored, parentRunId: _parent, photos: _photos, ...rest } = record;
+    const { config: _config, trainer: _trainer, number: stored, parentRunId, photos, ...rest } = record;
     const number = stored ?? (numbers ?? (await this.#numbers())).get(id) ?? 0;
     // Before numbering, trained runs were named "<preset id> · <minute>" (two in a minute looked the same).
     const name = stored !== undefined ? record.name : record.origin === 'trained' ? trainedRunName(record.preset, number) : withoutImportedSuffix(record.name);
-    return { ...rest, name, number, hasModel: await this.hasModel(id), active: active === id };
+    return {
+      ...rest,
+      name,
+      number,
+      hasModel: await this.hasModel(id),
+      active: active === id,
+      parentRunId: parentRunId ?? null,
+      photoCount: photos?.length ?? 0,
+    };
   }
 
   async detail(id: string): Promise<RunDetail> {
     const [summary, record, metrics] = await Promise.all([this.summary(id), this.read(id), this.metrics(id)]);
-    return { ...summary, config: record.config, metrics, parentRunId: record.parentRunId ?? null, photos: record.photos ?? [] };
+    return { ...summary, config: record.config, metrics, photos: record.photos ?? [] };
   }
 
   /** Every run, newest first. Damaged run folders are listed as failed with the reason, not hidden. */
@@ -307,7 +315,7 @@ export class RunStore {
         out.push({
           id, name: id, number: 0, createdAt: '', origin: 'trained', preset: 'unknown', backend: null, status: 'failed',
           epochsPlanned: 0, epochsCompleted: 0, durationSeconds: 0, testAccuracy: null, testLoss: null,
-          hasModel: false, active: false, error: error instanceof Error ? error.message : String(error),
+          hasModel: false, active: false, error: error instanceof Error ? error.message : String(error), parentRunId: null, photoCount: 0,
         });
       }
     }
