@@ -38,6 +38,18 @@ export interface TrainingServiceOptions {
   loadTrainingPhotos?: LoadTrainingPhotos;
 }
 
+/**
+ * What one training may be given instead of the defaults: a photo set of its own (cross-validation
+ * trains each fold on other folds' photos, which must not go into the person's My photos) and a name
+ * that says what the run is for.
+ */
+export interface TrainingOverrides {
+  /** Train on these photos instead of My photos (only when the config mixes photos in). */
+  readonly photos?: readonly TrainingPhoto[];
+  /** The run's name instead of "<preset> #<number>". */
+  readonly name?: string;
+}
+
 /** What a new run trains from, besides its config. */
 interface RunPlan {
   config: TrainingConfig;
@@ -96,8 +108,8 @@ export class TrainingService {
    * Create the run and start training in the background. Resolves with the run id once it is running.
    * The config is already valid: every shell reaches this through dispatch, which checks it against the contract.
    */
-  async start(config: TrainingConfig): Promise<{ runId: string }> {
-    return this.#begin(async () => ({ config, preset: config.preset, parentRunId: null, initialModelDir: null }));
+  async start(config: TrainingConfig, overrides: TrainingOverrides = {}): Promise<{ runId: string }> {
+    return this.#begin(async () => ({ config, preset: config.preset, parentRunId: null, initialModelDir: null }), overrides);
   }
 
   /**
@@ -106,7 +118,7 @@ export class TrainingService {
    * the photos at `share`, with the parent's other settings (its seed included, so teaching the
    * same model with the same photos repeats).
    */
-  async teach(request: { runId: string; epochs?: number; share?: number }): Promise<{ runId: string }> {
+  async teach(request: { runId: string; epochs?: number; share?: number }, overrides: TrainingOverrides = {}): Promise<{ runId: string }> {
     return this.#begin(async () => {
       const { runs } = this.#options;
       const parent = await runs.read(request.runId);
@@ -128,17 +140,17 @@ export class TrainingService {
       }
       const config: TrainingConfig = { ...parent.config, epochs: request.epochs ?? TEACH_EPOCHS, myPhotos: { share: request.share ?? parent.config.myPhotos?.share ?? DEFAULT_PHOTO_SHARE } };
       return { config, preset: parent.preset, parentRunId: parent.id, initialModelDir: runs.modelDir(parent.id) };
-    });
+    }, overrides);
   }
 
-  async #begin(plan: () => Promise<RunPlan>): Promise<{ runId: string }> {
+  async #begin(plan: () => Promise<RunPlan>, overrides: TrainingOverrides): Promise<{ runId: string }> {
     if (this.#active || this.#starting) {
       throw new AtelierError('busy', `A training is already running (run ${this.#active?.runId ?? 'starting'}). Stop it first, or wait for it to finish.`);
     }
     this.#starting = true;
     try {
       const { config, preset, parentRunId, initialModelDir } = await plan();
-      const photos = config.myPhotos ? await this.#trainingPhotos() : [];
+      const photos = config.myPhotos ? await this.#trainingPhotos(overrides.photos) : [];
       const source = await this.#options.locateDataset();
       if (!source) {
         throw new AtelierError('dataset-missing', 'Fashion-MNIST is not on this computer yet. Get it first: install it with ‘apt install dataset-fashion-mnist’, choose a folder, or download it from the Dataset view.');
@@ -152,6 +164,7 @@ export class TrainingService {
         epochsPlanned: config.epochs,
         parentRunId,
         photos: photoRecords(photos),
+        ...(overrides.name ? { name: overrides.name } : {}),
       });
       const stopFlag = new Int32Array(new SharedArrayBuffer(4));
       const active: ActiveTraining = { runId: run.id, config, stopFlag, status: 'running', lastBatch: null, metrics: [], startedAt: Date.now(), done: Promise.resolve() };
@@ -166,7 +179,11 @@ export class TrainingService {
   }
 
   /** My photos, preprocessed; refused when there are none, since a run "with my photos" must have some. */
-  async #trainingPhotos(): Promise<TrainingPhoto[]> {
+  async #trainingPhotos(given: readonly TrainingPhoto[] | undefined): Promise<readonly TrainingPhoto[]> {
+    if (given) {
+      if (given.length === 0) throw new AtelierError('invalid-payload', 'This training was given an empty set of photos to train with; give it at least one photo, or train without photos.');
+      return given;
+    }
     const load = this.#options.loadTrainingPhotos;
     if (!load) throw new AtelierError('unsupported', 'Training with My photos is not available here: this Atelier was started without a photo collection.');
     const photos = await load();
