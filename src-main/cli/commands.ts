@@ -4,15 +4,18 @@
  */
 import { parseArgs } from 'node:util';
 import { rendererDir } from '../locations';
-import type { EventPayload } from '../contract';
+import type { Atelier } from '../app';
+import { DEFAULT_PHOTO_SHARE, type EventPayload, type TrainingPhotoRecord } from '../contract';
+import { CLASS_NAMES } from '../core/fashion-mnist';
 import { AtelierError, toErrorInfo } from '../core/errors';
 import { APP_VERSION } from '../version';
-import { formatEpoch, formatEvaluation, formatRuns, formatSystemInfo } from './format';
+import { formatEpoch, formatEvaluation, formatRuns, formatSystemInfo, type RunLineage } from './format';
 import { commandDataset } from './dataset';
 import { commandExport, commandImport, EXPORT_HELP_LINES } from './export';
 import { BENCH_HELP_LINES, commandBench } from './bench';
 import { commandClassify, commandPhotosEval, PHOTOS_HELP_LINES } from './photos';
 import { commandMyPhotos, MY_PHOTOS_HELP_LINES } from './my-photos';
+import { commandPhotosCrossValidation, PHOTOS_CV_HELP_LINES, wantsCrossValidation } from './photos-cv';
 import { cliDeps, withAtelier } from './session';
 
 const HELP = `Atelier ${APP_VERSION} — train, judge, use and export a Fashion-MNIST clothing classifier.
@@ -25,11 +28,18 @@ Commands:
   train [options] [--json]     Train a model; one line per epoch, then the test-set evaluation
       --preset tutorial-mlp|cnn|photo-robust   --epochs N   --batch-size N   --learning-rate X
       --hidden-units N   --validation-split X   --seed N   --limit N (first N training images)
+      --my-photos [--photo-share S]   mix My photos into every epoch at share S (default ${DEFAULT_PHOTO_SHARE})
+  teach --run ID|latest [--epochs N] [--photo-share S] [--json]
+                               Teach a run's model with My photos: a new run from its weights, linked to it
+                               (default 1 epoch; the share the run had, else ${DEFAULT_PHOTO_SHARE}); prints the photos used
+                               and the test accuracy against the parent's
   evaluate --run ID|latest [--json] [--recompute]
                                Test-set loss, accuracy, confusion matrix and per-class scores
-  runs [--json]                Every run: date, preset, backend, epochs, duration, test accuracy, status
+  runs [--json]                Every run: date, preset, backend, epochs, duration, test accuracy, status,
+                               and the run a taught run started from
 ${EXPORT_HELP_LINES}
 ${PHOTOS_HELP_LINES}
+${PHOTOS_CV_HELP_LINES}
 ${MY_PHOTOS_HELP_LINES}
   dataset info [--json]        Fashion-MNIST: source, every place looked at, 70,000 images verified
   dataset fetch [--from DIR|URL]
@@ -101,6 +111,87 @@ function numberOption(name: string, value: string | undefined): number | undefin
   return parsed;
 }
 
+/** `--photo-share S` as a number, or undefined; the contract checks its range. */
+function photoShareOption(value: string | undefined): number | undefined {
+  return numberOption('photo-share', value);
+}
+
+/** "5 photos (T-shirt/top 1, Trouser 1, Dress 1, Sneaker 2)": what a run trained on, per class. */
+export function describeRunPhotos(photos: readonly TrainingPhotoRecord[]): string {
+  if (photos.length === 0) return 'no photos';
+  const perClass = CLASS_NAMES.map((name, label) => ({ name, count: photos.filter((photo) => photo.label === label).length })).filter((entry) => entry.count > 0);
+  return `${photos.length} photo${photos.length === 1 ? '' : 's'} (${perClass.map((entry) => `${entry.name} ${entry.count}`).join(', ')})`;
+}
+
+function photosPerClass(photos: readonly TrainingPhotoRecord[]): Record<string, number> {
+  return Object.fromEntries(CLASS_NAMES.map((name, label) => [name, photos.filter((photo) => photo.label === label).length] as const).filter(([, count]) => count > 0));
+}
+
+/**
+ * Start a training (train or teach, through the dispatcher like every shell), print its epochs as
+ * they come, let Ctrl+C stop it after the current batch, and report the run: status, parent, the
+ * photos it used and its test-set evaluation. Returns the exit code.
+ */
+async function followTraining(atelier: Atelier, io: CliIo, json: boolean, start: () => Promise<{ runId: string }>): Promise<number> {
+  let lastLine = 0;
+  const unsubscribe = atelier.events.subscribe((name, payload) => {
+    if (name === 'training.epoch') {
+      const epoch = payload as EventPayload<'training.epoch'>;
+      io.out(json ? JSON.stringify({ type: 'epoch', ...epoch }) : formatEpoch(epoch));
+    } else if (name === 'training.batch' && !json && process.stderr.isTTY && Date.now() - lastLine > 250) {
+      lastLine = Date.now();
+      const batch = payload as EventPayload<'training.batch'>;
+      process.stderr.write(`\r  epoch ${batch.epoch}/${batch.epochs} · batch ${batch.batch}/${batch.batches} · loss ${batch.loss.toFixed(4)} · ${Math.round(batch.samplesPerSecond)} samples/s   `);
+    }
+  });
+  const stopOnSignal = (): void => {
+    atelier.training.stop();
+  };
+  try {
+    const { runId } = await start();
+    const started = await call(atelier, 'runs.get', { runId });
+    if (!json) {
+      io.out(`Training run ${runId} (${started.name}, backend ${atelier.engine.lastInfo?.backend ?? '?'}); Ctrl+C stops after the current batch.`);
+      if (started.parentRunId) io.out(`Taught from ${await runLabel(atelier, started.parentRunId)}.`);
+      if (started.config?.myPhotos) io.out(`My photos: ${describeRunPhotos(started.photos)}, ${started.config.myPhotos.share} of each epoch's samples.`);
+    }
+    process.once('SIGINT', stopOnSignal);
+    await atelier.training.settled();
+    if (!json && process.stderr.isTTY) process.stderr.write('\n');
+    const run = await call(atelier, 'runs.get', { runId });
+    const evaluation = run.hasModel && run.status !== 'failed' ? await call(atelier, 'evaluation.get', { runId }) : null;
+    const parentAccuracy = run.parentRunId ? await call(atelier, 'runs.get', { runId: run.parentRunId }).then((parent) => parent.testAccuracy, () => null) : null;
+    if (json) {
+      io.out(
+        JSON.stringify({
+          type: 'result', runId, status: run.status, error: run.error, backend: run.backend, durationSeconds: run.durationSeconds,
+          parentRunId: run.parentRunId, parentTestAccuracy: parentAccuracy, photos: run.photos.length, photosPerClass: photosPerClass(run.photos), evaluation,
+        }),
+      );
+    } else {
+      io.out(`Run ${runId}: ${run.status}${run.error ? ` — ${run.error}` : ''}`);
+      if (evaluation) io.out(formatEvaluation(evaluation));
+      if (evaluation && run.parentRunId && parentAccuracy !== null) {
+        const change = (evaluation.accuracy - parentAccuracy) * 100;
+        io.out(`Test accuracy ${(evaluation.accuracy * 100).toFixed(2)}% against ${(parentAccuracy * 100).toFixed(2)}% for the parent (${change >= 0 ? '+' : ''}${change.toFixed(2)} points).`);
+      }
+    }
+    return run.status === 'failed' ? 1 : 0;
+  } finally {
+    process.removeListener('SIGINT', stopOnSignal);
+    unsubscribe();
+  }
+}
+
+/** "Tutorial MLP #3 (2026-…-abc123)", or the bare id when that run is gone. */
+async function runLabel(atelier: Atelier, runId: string): Promise<string> {
+  try {
+    return `${(await call(atelier, 'runs.get', { runId })).name} (${runId})`;
+  } catch {
+    return `${runId} (deleted)`;
+  }
+}
+
 async function commandTrain(args: string[], io: CliIo): Promise<number> {
   const { values } = parseArgs({
     args,
@@ -113,10 +204,14 @@ async function commandTrain(args: string[], io: CliIo): Promise<number> {
       'validation-split': { type: 'string' },
       seed: { type: 'string' },
       limit: { type: 'string' },
+      'my-photos': { type: 'boolean', default: false },
+      'photo-share': { type: 'string' },
       json: { type: 'boolean', default: false },
     },
     strict: true,
   });
+  const share = photoShareOption(values['photo-share']);
+  if (share !== undefined && !values['my-photos']) throw new AtelierError('invalid-config', '--photo-share says how much of each epoch is My photos; add --my-photos to train with them.');
   return withAtelier(cliDeps, async (atelier) => {
     const presets = await call(atelier, 'training.presets', {});
     const preset = presets.find((candidate) => candidate.id === values.preset);
@@ -132,37 +227,23 @@ async function commandTrain(args: string[], io: CliIo): Promise<number> {
         seed: numberOption('seed', values.seed),
         trainLimit: numberOption('limit', values.limit),
       }),
+      ...(values['my-photos'] ? { myPhotos: { share: share ?? DEFAULT_PHOTO_SHARE } } : {}),
     };
-    let lastLine = 0;
-    const unsubscribe = atelier.events.subscribe((name, payload) => {
-      if (name === 'training.epoch') {
-        const epoch = payload as EventPayload<'training.epoch'>;
-        io.out(values.json ? JSON.stringify({ type: 'epoch', ...epoch }) : formatEpoch(epoch));
-      } else if (name === 'training.batch' && !values.json && process.stderr.isTTY && Date.now() - lastLine > 250) {
-        lastLine = Date.now();
-        const batch = payload as EventPayload<'training.batch'>;
-        process.stderr.write(`\r  epoch ${batch.epoch}/${batch.epochs} · batch ${batch.batch}/${batch.batches} · loss ${batch.loss.toFixed(4)} · ${Math.round(batch.samplesPerSecond)} samples/s   `);
-      }
-    });
-    const { runId } = await call(atelier, 'training.start', config);
-    if (!values.json) io.out(`Training run ${runId} (${preset.name}, backend ${atelier.engine.lastInfo?.backend ?? '?'}); Ctrl+C stops after the current batch.`);
-    const stopOnSignal = (): void => {
-      atelier.training.stop();
-    };
-    process.once('SIGINT', stopOnSignal);
-    await atelier.training.settled();
-    process.removeListener('SIGINT', stopOnSignal);
-    unsubscribe();
-    if (!values.json && process.stderr.isTTY) process.stderr.write('\n');
-    const run = await call(atelier, 'runs.get', { runId });
-    const evaluation = run.hasModel && run.status !== 'failed' ? await call(atelier, 'evaluation.get', { runId }) : null;
-    if (values.json) {
-      io.out(JSON.stringify({ type: 'result', runId, status: run.status, error: run.error, backend: run.backend, durationSeconds: run.durationSeconds, evaluation }));
-    } else {
-      io.out(`Run ${runId}: ${run.status}${run.error ? ` — ${run.error}` : ''}`);
-      if (evaluation) io.out(formatEvaluation(evaluation));
-    }
-    return run.status === 'failed' ? 1 : 0;
+    return followTraining(atelier, io, values.json, () => call(atelier, 'training.start', config));
+  });
+}
+
+async function commandTeach(args: string[], io: CliIo): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: { run: { type: 'string' }, epochs: { type: 'string' }, 'photo-share': { type: 'string' }, json: { type: 'boolean', default: false } },
+    strict: true,
+  });
+  const epochs = numberOption('epochs', values.epochs);
+  const share = photoShareOption(values['photo-share']);
+  return withAtelier(cliDeps, async (atelier) => {
+    const runId = await resolveRun(atelier, values.run);
+    return followTraining(atelier, io, values.json, () => call(atelier, 'training.teach', { runId, ...definedOnly({ epochs, share }) }));
   });
 }
 
@@ -175,7 +256,13 @@ async function commandEvaluate(args: string[], io: CliIo): Promise<number> {
   return withAtelier(cliDeps, async (atelier) => {
     const runId = await resolveRun(atelier, values.run);
     const evaluation = await call(atelier, 'evaluation.get', { runId, recompute: values.recompute });
-    io.out(values.json ? JSON.stringify(evaluation) : formatEvaluation(evaluation));
+    if (values.json) {
+      io.out(JSON.stringify(evaluation));
+    } else {
+      const run = await call(atelier, 'runs.get', { runId });
+      io.out(`Run ${run.name} (${runId})${run.parentRunId ? `, taught from ${await runLabel(atelier, run.parentRunId)} with ${describeRunPhotos(run.photos)}` : run.photos.length ? `, trained with ${describeRunPhotos(run.photos)}` : ''}`);
+      io.out(formatEvaluation(evaluation));
+    }
     return 0;
   });
 }
@@ -184,7 +271,17 @@ async function commandRuns(args: string[], io: CliIo): Promise<number> {
   const { values } = parseArgs({ args, options: { json: { type: 'boolean', default: false } }, strict: true });
   return withAtelier(cliDeps, async (atelier) => {
     const runs = await call(atelier, 'runs.list', {});
-    io.out(values.json ? JSON.stringify(runs, null, 2) : formatRuns(runs));
+    // runs.list is the summary; which run a taught one started from is in each run's detail.
+    const lineage = new Map<string, RunLineage>();
+    for (const run of runs) {
+      const detail = await call(atelier, 'runs.get', { runId: run.id }).catch(() => null);
+      if (detail) lineage.set(run.id, { parentRunId: detail.parentRunId, photos: detail.photos.length });
+    }
+    if (values.json) {
+      io.out(JSON.stringify(runs.map((run) => ({ ...run, parentRunId: lineage.get(run.id)?.parentRunId ?? null, photos: lineage.get(run.id)?.photos ?? 0 })), null, 2));
+    } else {
+      io.out(formatRuns(runs, lineage));
+    }
     return 0;
   });
 }
@@ -210,6 +307,8 @@ export async function runCli(argv: string[], io: CliIo = defaultIo): Promise<num
         return await commandServe(rest, io);
       case 'train':
         return await commandTrain(rest, io);
+      case 'teach':
+        return await commandTeach(rest, io);
       case 'evaluate':
         return await commandEvaluate(rest, io);
       case 'runs':
@@ -225,7 +324,7 @@ export async function runCli(argv: string[], io: CliIo = defaultIo): Promise<num
       case 'classify':
         return await commandClassify(rest, io, cliDeps);
       case 'photos-eval':
-        return await commandPhotosEval(rest, io, cliDeps);
+        return await (wantsCrossValidation(rest) ? commandPhotosCrossValidation(rest, io, cliDeps) : commandPhotosEval(rest, io, cliDeps));
       case 'photos':
         return await commandMyPhotos(rest, io, cliDeps);
       default:

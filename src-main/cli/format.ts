@@ -34,7 +34,13 @@ export function formatEvaluation(evaluation: Evaluation): string {
   return lines.join('\n');
 }
 
-export function formatRuns(runs: RunSummary[]): string {
+/** What `runs` shows under a run besides its summary: the run it was taught from, and how many photos it trained on. */
+export interface RunLineage {
+  parentRunId: string | null;
+  photos: number;
+}
+
+export function formatRuns(runs: RunSummary[], lineage: ReadonlyMap<string, RunLineage> = new Map()): string {
   if (runs.length === 0) return 'No runs yet. Train one with ‘atelier train’.';
   const nameWidth = Math.max(4, ...runs.map((run) => run.name.length));
   const lines = [`  ${'name'.padEnd(nameWidth)} id                               backend  epochs  duration  test acc  status`];
@@ -45,6 +51,14 @@ export function formatRuns(runs: RunSummary[]): string {
     lines.push(
       `${run.active ? '*' : ' '} ${run.name.padEnd(nameWidth)} ${run.id.padEnd(32)} ${(run.backend ?? '—').padEnd(8)} ${epochs.padStart(6)} ${`${Math.round(run.durationSeconds)} s`.padStart(9)} ${pct(run.testAccuracy).padStart(9)}  ${status}`,
     );
+    const { parentRunId = null, photos = 0 } = lineage.get(run.id) ?? {};
+    const withPhotos = photos > 0 ? `${photos} photo${photos === 1 ? '' : 's'}` : '';
+    if (parentRunId) {
+      const parent = runs.find((candidate) => candidate.id === parentRunId);
+      lines.push(`    ↳ taught from ${parent ? `${parent.name} (${parentRunId})` : `${parentRunId} (deleted)`}${withPhotos ? ` with ${withPhotos}` : ''}`);
+    } else if (withPhotos) {
+      lines.push(`    ↳ trained with ${withPhotos}`);
+    }
   }
   return lines.join('\n');
 }

@@ -9,6 +9,8 @@ import type { Atelier } from '../app';
 import { PHOTO_MAX_PATHS, type PhotoBatch, type PhotoPreprocessing, type PhotoResult } from '../contract';
 import { CLASS_NAMES } from '../core/fashion-mnist';
 import { AtelierError } from '../core/errors';
+import { collectPhotoPaths } from '../core/photos/decode';
+import { fileSha256, photosSeenBy, type RunLineage, type SeenPhotos } from '../core/training/cross-validation';
 import type { CliIo } from './commands';
 import { withAtelier, type CliDeps } from './session';
 
@@ -18,7 +20,9 @@ export const PHOTOS_HELP_LINES = `  classify [--run ID|latest] FILE|DIR... [--js
   photos-eval DIR [--run ID|latest] [--json] [--naive]
                                Top-1 accuracy on a folder of class folders laid out like real-photos
                                (t-shirt, pants, longsleeve, dress, outwear, shirt, shoes), overall and per
-                               folder; --naive scores plain grayscale resizing instead of Atelier's preprocessing`;
+                               folder; --naive scores plain grayscale resizing instead of Atelier's preprocessing.
+                               Photos the run (or a run it was taught from) trained on are refused: listed
+                               and counted apart, never scored`;
 
 /**
  * Folder name → the Fashion-MNIST classes counted as right, as in real-photos/README.md. A long
@@ -32,6 +36,21 @@ export const ACCEPTED_LABELS: Readonly<Record<string, readonly number[]>> = {
   outwear: [4],
   shirt: [6],
   shoes: [5, 7, 9],
+};
+
+/**
+ * Folder name → the class a photo of it trains as (cross-validation): one of its accepted classes,
+ * the one a person would pick. A long sleeve top is taught as a pullover (shirts have their own
+ * folder); shoes as sneakers, the footwear most of them are.
+ */
+export const TRAINING_LABELS: Readonly<Record<string, number>> = {
+  't-shirt': 0,
+  pants: 1,
+  longsleeve: 2,
+  dress: 3,
+  outwear: 4,
+  shirt: 6,
+  shoes: 7,
 };
 
 const percent = (value: number): string => `${(value * 100).toFixed(1)}%`;
@@ -63,7 +82,7 @@ function preprocessingOf(naive: boolean): PhotoPreprocessing {
 }
 
 /** Classify many paths in calls of at most `PHOTO_MAX_PATHS`, as one batch. */
-async function classifyAll(deps: CliDeps, atelier: Atelier, paths: string[], runId: string | undefined, preprocessing: PhotoPreprocessing): Promise<PhotoBatch> {
+export async function classifyAll(deps: CliDeps, atelier: Atelier, paths: string[], runId: string | undefined, preprocessing: PhotoPreprocessing): Promise<PhotoBatch> {
   const parts: PhotoBatch[] = [];
   for (let start = 0; start < paths.length; start += PHOTO_MAX_PATHS) {
     parts.push(await deps.call(atelier, 'photos.classifyPaths', { paths: paths.slice(start, start + PHOTO_MAX_PATHS), includeSteps: false, preprocessing, ...(runId ? { runId } : {}) }));
@@ -109,6 +128,16 @@ export interface FolderScore {
   errors: number;
   /** How many photos got each class. */
   predicted: number[];
+  /** Photos left out because the model trained on them (not in `photos`). */
+  refused: number;
+}
+
+/** A photo the scored model (or a run it was taught from) trained on: left out of the score. */
+export interface RefusedPhoto {
+  file: string;
+  folder: string;
+  /** The run whose training photos it is among. */
+  runId: string;
 }
 
 export interface PhotosEvaluation {
@@ -126,21 +155,36 @@ export interface PhotosEvaluation {
   errors: { file: string; kind: string; message: string }[];
   /** How often "not sure" was right and wrong, to judge the threshold. */
   notSure: { sure: number; sureCorrect: number; unsure: number; unsureCorrect: number };
+  /** Photos the model trained on, left out: a model is never scored on its own training photos. */
+  refused: RefusedPhoto[];
+  /** Runs it was taught from that are gone: photos they trained on could not be left out. */
+  missingAncestors: string[];
 }
 
 /** Score a batch against the folder each photo came from. */
-export function scorePhotos(dir: string, batch: PhotoBatch, folderOf: (result: PhotoResult) => string, skipped: string[]): PhotosEvaluation {
+export function scorePhotos(
+  dir: string,
+  batch: PhotoBatch,
+  folderOf: (result: PhotoResult) => string,
+  skipped: string[],
+  refusal: { refused: RefusedPhoto[]; missingAncestors: string[] } = { refused: [], missingAncestors: [] },
+): PhotosEvaluation {
   const folders = new Map<string, FolderScore>();
   const errors: PhotosEvaluation['errors'] = [];
   const notSure = { sure: 0, sureCorrect: 0, unsure: 0, unsureCorrect: 0 };
+  const scoreOf = (folder: string): FolderScore => {
+    let score = folders.get(folder);
+    if (!score) {
+      score = { folder, accepted: [...(ACCEPTED_LABELS[folder] ?? [])], photos: 0, correct: 0, accuracy: 0, errors: 0, predicted: new Array<number>(CLASS_NAMES.length).fill(0), refused: 0 };
+      folders.set(folder, score);
+    }
+    return score;
+  };
+  for (const photo of refusal.refused) scoreOf(photo.folder).refused += 1;
   for (const result of batch.results) {
     const folder = folderOf(result);
     const accepted = ACCEPTED_LABELS[folder] ?? [];
-    let score = folders.get(folder);
-    if (!score) {
-      score = { folder, accepted: [...accepted], photos: 0, correct: 0, accuracy: 0, errors: 0, predicted: new Array<number>(CLASS_NAMES.length).fill(0) };
-      folders.set(folder, score);
-    }
+    const score = scoreOf(folder);
     score.photos += 1;
     if (!result.ok) {
       score.errors += 1;
@@ -174,6 +218,8 @@ export function scorePhotos(dir: string, batch: PhotoBatch, folderOf: (result: P
     skipped,
     errors,
     notSure,
+    refused: refusal.refused,
+    missingAncestors: refusal.missingAncestors,
   };
 }
 
@@ -184,8 +230,9 @@ export function formatPhotosEvaluation(evaluation: PhotosEvaluation): string {
     `  ${'folder'.padEnd(11)} ${'photos'.padStart(6)} ${'right'.padStart(6)} ${'accuracy'.padStart(8)}  accepted`,
   ];
   for (const folder of evaluation.folders) {
+    const notes = [folder.errors ? `${folder.errors} unreadable` : '', folder.refused ? `${folder.refused} refused` : ''].filter(Boolean);
     lines.push(
-      `  ${folder.folder.padEnd(11)} ${String(folder.photos).padStart(6)} ${String(folder.correct).padStart(6)} ${percent(folder.accuracy).padStart(8)}  ${folder.accepted.map((label) => CLASS_NAMES[label]).join(', ')}${folder.errors ? ` (${folder.errors} unreadable)` : ''}`,
+      `  ${folder.folder.padEnd(11)} ${String(folder.photos).padStart(6)} ${String(folder.correct).padStart(6)} ${(folder.photos ? percent(folder.accuracy) : '—').padStart(8)}  ${folder.accepted.map((label) => CLASS_NAMES[label]).join(', ')}${notes.length ? ` (${notes.join(', ')})` : ''}`,
     );
   }
   lines.push(`  ${'all'.padEnd(11)} ${String(evaluation.photos).padStart(6)} ${String(evaluation.correct).padStart(6)} ${percent(evaluation.accuracy).padStart(8)}  (mean of folders ${percent(evaluation.balancedAccuracy)})`);
@@ -193,20 +240,20 @@ export function formatPhotosEvaluation(evaluation: PhotosEvaluation): string {
   if (sure + unsure > 0) {
     lines.push('', `Sure: ${sure} photos, ${sure ? percent(sureCorrect / sure) : '–'} right · "not sure": ${unsure} photos, ${unsure ? percent(unsureCorrect / unsure) : '–'} right`);
   }
+  if (evaluation.refused.length) {
+    lines.push('', `Refused ${evaluation.refused.length} photo${evaluation.refused.length === 1 ? '' : 's'} this model trained on (its own run's or an earlier run's it was taught from), not scored:`);
+    for (const photo of evaluation.refused) lines.push(`  − ${photo.file} (trained run ${photo.runId})`);
+  }
+  for (const runId of evaluation.missingAncestors) {
+    lines.push('', `Warning: this model was taught from run ${runId}, which is no longer on disk, so photos that run trained on could not be left out; the accuracy may be too high.`);
+  }
   if (evaluation.skipped.length) lines.push('', `Skipped folders (not a known label): ${evaluation.skipped.join(', ')}. Known: ${Object.keys(ACCEPTED_LABELS).join(', ')}.`);
   for (const error of evaluation.errors) lines.push(`  ✗ ${error.file}: ${error.kind} — ${error.message}`);
   return lines.join('\n');
 }
 
-export async function commandPhotosEval(args: string[], io: CliIo, deps: CliDeps): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    options: { run: { type: 'string' }, json: { type: 'boolean', default: false }, naive: { type: 'boolean', default: false } },
-    allowPositionals: true,
-    strict: true,
-  });
-  const [dirArg, ...extra] = positionals;
-  if (!dirArg || extra.length) throw new AtelierError('invalid-payload', 'Name one folder of class folders: atelier photos-eval DIR [--run ID|latest].');
+/** The class folders of DIR that photos-eval knows, and the others (left out with a message). */
+export async function classFolders(dirArg: string, known: Readonly<Record<string, unknown>>): Promise<{ dir: string; folders: string[]; skipped: string[] }> {
   const dir = resolve(dirArg);
   let entries;
   try {
@@ -216,20 +263,69 @@ export async function commandPhotosEval(args: string[], io: CliIo, deps: CliDeps
     throw new AtelierError(code === 'ENOENT' ? 'not-found' : 'photo-unreadable', `${dir}: ${code === 'ENOTDIR' ? 'not a folder' : code === 'ENOENT' ? 'no such folder' : 'cannot be read'} — name a folder holding class folders (t-shirt, pants, …).`);
   }
   const subfolders = entries.filter((entry) => entry.isDirectory() && !entry.name.startsWith('.')).map((entry) => entry.name).sort();
-  const known = subfolders.filter((name) => name in ACCEPTED_LABELS);
-  const skipped = subfolders.filter((name) => !(name in ACCEPTED_LABELS));
-  if (known.length === 0) {
-    throw new AtelierError('folder-empty', `${dir}: no class folders found (looked for ${Object.keys(ACCEPTED_LABELS).join(', ')})${skipped.length ? `; found only ${skipped.join(', ')}` : ''} — lay the photos out like real-photos.`);
+  const folders = subfolders.filter((name) => name in known);
+  const skipped = subfolders.filter((name) => !(name in known));
+  if (folders.length === 0) {
+    throw new AtelierError('folder-empty', `${dir}: no class folders found (looked for ${Object.keys(known).join(', ')})${skipped.length ? `; found only ${skipped.join(', ')}` : ''} — lay the photos out like real-photos.`);
   }
+  return { dir, folders, skipped };
+}
+
+/** Run records read through the dispatcher, for walking a run's ancestors. */
+export function runLineage(deps: CliDeps, atelier: Atelier): RunLineage {
+  return { detail: (runId) => deps.call(atelier, 'runs.get', { runId }) };
+}
+
+/** Options of `photos-eval --cv` only; named here so that photos-eval without --cv can say so. */
+export const CROSS_VALIDATION_OPTIONS = {
+  preset: { type: 'string' },
+  teach: { type: 'string' },
+  epochs: { type: 'string' },
+  'photo-share': { type: 'string' },
+  seed: { type: 'string' },
+  limit: { type: 'string' },
+  'keep-runs': { type: 'boolean' },
+} as const;
+
+export async function commandPhotosEval(args: string[], io: CliIo, deps: CliDeps): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: { run: { type: 'string' }, json: { type: 'boolean', default: false }, naive: { type: 'boolean', default: false }, ...CROSS_VALIDATION_OPTIONS },
+    allowPositionals: true,
+    strict: true,
+  });
+  const [dirArg, ...extra] = positionals;
+  if (!dirArg || extra.length) throw new AtelierError('invalid-payload', 'Name one folder of class folders: atelier photos-eval DIR [--run ID|latest].');
+  const onlyWithCv = (Object.keys(CROSS_VALIDATION_OPTIONS) as (keyof typeof CROSS_VALIDATION_OPTIONS)[]).filter((name) => values[name] !== undefined);
+  if (onlyWithCv.length) throw new AtelierError('invalid-config', `--${onlyWithCv[0]} is an option of cross-validation; add --cv K, or leave it out to score a run with --run.`);
+  const { dir, folders: known, skipped } = await classFolders(dirArg, ACCEPTED_LABELS);
   return withAtelier(deps, async (atelier) => {
-    const runId = await runOption(deps, atelier, values.run);
-    // Each class folder is one path: the service expands it, and an empty one reports itself.
-    const batch = await classifyAll(deps, atelier, known.map((name) => join(dir, name)), runId, preprocessingOf(values.naive));
+    const runId = (await runOption(deps, atelier, values.run)) ?? (await atelier.runs.activeRunId()) ?? undefined;
+    // A model scored on photos it trained on looks better than it is: those are left out, and said so.
+    const seen: SeenPhotos = runId ? await photosSeenBy(runLineage(deps, atelier), runId) : { hashes: new Map(), missingAncestors: [] };
+    const refused: RefusedPhoto[] = [];
+    const problems: PhotoResult[] = [];
+    const files: { file: string; folder: string }[] = [];
+    for (const folder of known) {
+      const collected = await collectPhotoPaths([join(dir, folder)]);
+      for (const problem of collected.problems) problems.push({ ok: false, name: basename(problem.path), path: problem.path, error: problem.error });
+      for (const file of collected.files) {
+        const trainedBy = seen.hashes.size ? seen.hashes.get(await fileSha256(file).catch(() => '')) : undefined;
+        if (trainedBy) refused.push({ file, folder, runId: trainedBy });
+        else files.push({ file, folder });
+      }
+    }
+    if (files.length === 0) {
+      if (refused.length > 0) throw new AtelierError('invalid-payload', `Every photo in ${dir} trained this model (${refused.length} photos), so none is left to score it honestly. Score it on other photos, or use photos-eval --cv to hold photos out.`);
+      throw new AtelierError('folder-empty', `${dir}: its class folders (${known.join(', ')}) hold no photos — put the photos in them.`);
+    }
+    const batch = await classifyAll(deps, atelier, files.map((entry) => entry.file), runId, preprocessingOf(values.naive));
+    const folderOfFile = new Map(files.map((entry) => [entry.file, entry.folder]));
     const folderOf = (result: PhotoResult): string => {
       const path = result.path ?? result.name;
-      return known.find((name) => path === join(dir, name) || path.startsWith(join(dir, name) + '/') || path.startsWith(join(dir, name) + '\\')) ?? basename(path);
+      return folderOfFile.get(path) ?? known.find((name) => path === join(dir, name)) ?? basename(path);
     };
-    const evaluation = scorePhotos(dir, batch, folderOf, skipped);
+    const evaluation = scorePhotos(dir, { ...batch, results: [...problems, ...batch.results] }, folderOf, skipped, { refused, missingAncestors: seen.missingAncestors });
     io.out(values.json ? JSON.stringify(evaluation) : formatPhotosEvaluation(evaluation));
     return 0;
   });
