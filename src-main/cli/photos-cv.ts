@@ -109,9 +109,10 @@ export function formatCrossValidation(report: CrossValidationReport): string {
   lines.push('');
   const baseWhat = baseline.trainedHere ? `the same settings without photos${baseline.kept ? ` (${baseline.runId})` : ', run deleted'}` : `${baseline.runName}, the run taught`;
   if (testAccuracyChange && baseline.testAccuracy !== null) {
-    const verdict = testAccuracyChange.worst >= -0.01 ? 'within the one-point limit' : 'MORE than the one-point limit';
+    // The verdict is on the mean: one fold model differs from the baseline by its photos and by chance (a point or so on small trainings).
+    const verdict = testAccuracyChange.mean >= -0.01 ? 'within the one-point limit' : 'MORE than the one-point limit';
     lines.push(
-      `Fashion-MNIST test accuracy: ${(baseline.testAccuracy * 100).toFixed(2)}% for ${baseWhat}; fold models ${points(testAccuracyChange.mean)} points on average, worst ${points(testAccuracyChange.worst)} (${verdict}).`,
+      `Fashion-MNIST test accuracy: ${(baseline.testAccuracy * 100).toFixed(2)}% for ${baseWhat}; fold models ${points(testAccuracyChange.mean)} points on average (${verdict}), the worst fold ${points(testAccuracyChange.worst)}.`,
     );
   } else {
     lines.push(`Fashion-MNIST test accuracy of ${baseWhat}: ${percent(baseline.testAccuracy)} (no comparison: a model has no test accuracy).`);
@@ -126,8 +127,8 @@ export function formatCrossValidation(report: CrossValidationReport): string {
   lines.push('');
   lines.push(
     coinToss
-      ? `Suggested "not sure" threshold: ${coinToss.threshold.toFixed(2)}, the largest below which held-out answers are right less than half the time (${coinToss.below.photos} answers under it, ${percent(coinToss.below.accuracy)} right; ${coinToss.atOrAbove.photos} at or above, ${percent(coinToss.atOrAbove.photos ? coinToss.atOrAbove.accuracy : null)} right).`
-      : 'Suggested "not sure" threshold: none — below every threshold the held-out answers are right at least half the time.',
+      ? `Suggested "not sure" threshold: ${coinToss.threshold.toFixed(2)}, the top of the most confident bucket whose held-out answers are right less than half the time (${coinToss.below.photos} answers under it, ${percent(coinToss.below.accuracy)} right; ${coinToss.atOrAbove.photos} at or above, ${percent(coinToss.atOrAbove.photos ? coinToss.atOrAbove.accuracy : null)} right).`
+      : 'Suggested "not sure" threshold: none — every confidence bucket is right at least half the time.',
   );
   if (bestSeparation) {
     lines.push(

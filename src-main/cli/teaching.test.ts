@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MyPhotosListing, RunSummary } from '../contract';
 import { TEST_PHOTOS_DIR, testPhoto } from '../core/photos/test-photos';
 import { runCli } from './commands';
-import type { PhotosEvaluation } from './photos';
+import { ACCEPTED_LABELS, TRAINING_LABELS, type PhotosEvaluation } from './photos';
 import type { CrossValidationReport } from './photos-cv';
 
 const haveData = existsSync('/usr/share/datasets/fashion-mnist');
@@ -27,6 +27,14 @@ async function run(argv: string[]): Promise<{ code: number; out: string; err: st
 function lastJson<T>(out: string): T {
   return JSON.parse(out.trim().split('\n').at(-1)!) as T;
 }
+
+describe('the training-label table', () => {
+  it('teaches each folder of real-photos as one of the classes it is scored right for', () => {
+    expect(Object.keys(TRAINING_LABELS).sort()).toEqual(Object.keys(ACCEPTED_LABELS).sort());
+    for (const [folder, label] of Object.entries(TRAINING_LABELS)) expect(ACCEPTED_LABELS[folder], folder).toContain(label);
+    expect(TRAINING_LABELS).toEqual({ 't-shirt': 0, pants: 1, longsleeve: 2, dress: 3, outwear: 4, shirt: 6, shoes: 7 });
+  });
+});
 
 const tiny = ['--limit', '200', '--epochs', '1', '--hidden-units', '16', '--seed', '5'];
 

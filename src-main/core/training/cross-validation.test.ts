@@ -213,17 +213,20 @@ describe('confidence buckets and the "not sure" threshold', () => {
     ]);
   });
 
-  it('picks the largest threshold under which answers are right less than half the time, and the best separation', () => {
+  it('picks the top of the most confident bucket right less than half the time, and the best separation', () => {
     const { coinToss, bestSeparation } = chooseThreshold(predictions);
-    // Under 0.46: 1 of 3; under 0.56–0.58: 2 of 4 (half, not less); under 0.59–0.65: 2 of 5; from 0.66 on, half or more.
-    expect(coinToss).toMatchObject({ threshold: 0.65, below: { photos: 5, right: 2 }, atOrAbove: { photos: 4, right: 4 } });
+    // Under 0.5: 1 of 3, a coin toss or worse; 0.5–0.6: 1 of 2, exactly half, not less.
+    expect(coinToss).toMatchObject({ threshold: 0.5, below: { photos: 3, right: 1 }, atOrAbove: { photos: 6, right: 5 } });
     // From 0.59 every wrong answer is below and 4 of the 6 right ones at or above: 4/6 − 0, the best (the first such wins).
     expect(bestSeparation).toMatchObject({ threshold: 0.59, atOrAbove: { photos: 4, right: 4 } });
     expect(bestSeparation!.separation).toBeCloseTo(4 / 6);
   });
 
-  it('suggests no coin-toss threshold when low-confidence answers are mostly right', () => {
-    expect(chooseThreshold([prediction(0.2, true), prediction(0.9, false)]).coinToss).toBeNull();
+  it('suggests no coin-toss threshold when no bucket is mostly wrong, and a high one when a confident bucket is', () => {
+    expect(chooseThreshold([prediction(0.2, true), prediction(0.9, true)]).coinToss).toBeNull();
+    // Mostly wrong overall (every cumulative threshold would fail) but only 0.6–0.7 is a coin toss among the confident.
+    const mostlyWrong = [prediction(0.1, false), prediction(0.2, false), prediction(0.3, false), prediction(0.65, false), prediction(0.75, true), prediction(0.95, true)];
+    expect(chooseThreshold(mostlyWrong).coinToss).toMatchObject({ threshold: 0.7, below: { photos: 4, right: 0 } });
   });
 });
 

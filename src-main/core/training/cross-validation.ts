@@ -150,14 +150,16 @@ export interface ThresholdSplit {
 
 export interface ThresholdChoice {
   /**
-   * The largest threshold (in steps of 0.01) below which the answers are right less than half the
-   * time: everything it marks "not sure" is, taken together, worse than a coin toss. Null when no
-   * threshold does that.
+   * The upper edge of the most confident bucket (`CONFIDENCE_EDGES`) whose answers are right less
+   * than half the time: just under it, an answer is a coin toss or worse. Buckets, not all answers
+   * under a threshold: while most held-out answers are wrong, every threshold up to 1 would have a
+   * majority of wrong answers under it and the rule would say nothing. Null when no bucket is that bad.
    */
   readonly coinToss: ThresholdSplit | null;
   /**
-   * The threshold that best separates right from wrong answers: the largest share of right answers
-   * at or above it minus the share of wrong ones there (Youden's J). Null without both right and wrong answers.
+   * The threshold (in steps of 0.01) that best separates right from wrong answers: the largest share
+   * of right answers at or above it minus the share of wrong ones there (Youden's J). Null without
+   * both right and wrong answers.
    */
   readonly bestSeparation: (ThresholdSplit & { readonly separation: number }) | null;
 }
@@ -172,20 +174,19 @@ function split(answered: readonly HeldOutPrediction[], threshold: number): Thres
 
 export function chooseThreshold(predictions: readonly HeldOutPrediction[]): ThresholdChoice {
   const answered = predictions.filter((prediction) => prediction.predicted !== null);
+  const coinTossBucket = confidenceBuckets(answered).filter((bucket) => bucket.photos > 0 && bucket.right * 2 < bucket.photos).at(-1);
   const rights = answered.filter((p) => p.right).length;
   const wrongs = answered.length - rights;
-  let coinToss: ThresholdSplit | null = null;
   let bestSeparation: ThresholdChoice['bestSeparation'] = null;
-  // Whole hundredths, computed from integers so 0.7 is 0.7 and not 0.7000000000000001.
-  for (let hundredths = 1; hundredths <= 100; hundredths++) {
-    const candidate = split(answered, hundredths / 100);
-    if (candidate.below.photos > 0 && candidate.below.right * 2 < candidate.below.photos) coinToss = candidate;
-    if (rights > 0 && wrongs > 0) {
+  if (rights > 0 && wrongs > 0) {
+    // Whole hundredths, computed from integers so 0.7 is 0.7 and not 0.7000000000000001.
+    for (let hundredths = 1; hundredths <= 100; hundredths++) {
+      const candidate = split(answered, hundredths / 100);
       const separation = candidate.atOrAbove.right / rights - (candidate.atOrAbove.photos - candidate.atOrAbove.right) / wrongs;
       if (!bestSeparation || separation > bestSeparation.separation) bestSeparation = { ...candidate, separation };
     }
   }
-  return { coinToss, bestSeparation };
+  return { coinToss: coinTossBucket ? split(answered, coinTossBucket.to) : null, bestSeparation };
 }
 
 /** Reading a run's record with its parent and photos (`RunStore` fits). */
