@@ -92,3 +92,40 @@ describe('runFraction', () => {
     expect(runFraction({ epoch: 1, epochs: 0, batch: 1, batches: 1 })).toBe(0);
   });
 });
+
+describe('training with My photos', () => {
+  const on = (sharePercent: string): TrainForm => ({ ...formFromConfig(TUTORIAL), photos: { enabled: true, sharePercent } });
+
+  it('mixes the photos in at the share typed in percent, only when there are photos', () => {
+    expect(parseForm(on('10'), true).config).toEqual({ ...TUTORIAL, myPhotos: { share: 0.1 } });
+    expect(parseForm(on(' 25 % '), true).config).toEqual({ ...TUTORIAL, myPhotos: { share: 0.25 } });
+    expect(parseForm(on('1'), true).config?.myPhotos).toEqual({ share: 0.01 });
+    expect(parseForm(on('50'), true).config?.myPhotos).toEqual({ share: 0.5 });
+    // An empty collection: the option shows off and the config trains on Fashion-MNIST only.
+    expect(parseForm(on('10'), false)).toEqual({ config: TUTORIAL, errors: null });
+    // Off: the share is not even read.
+    expect(parseForm({ ...on('junk'), photos: { enabled: false, sharePercent: 'junk' } }, true)).toEqual({ config: TUTORIAL, errors: null });
+  });
+
+  it('explains a share outside 1–50 % in percent, next to the other fields', () => {
+    expect(parseForm(on('0.5'), true).errors).toEqual({ photoShare: expect.stringContaining('at least 1 %') });
+    expect(parseForm(on('60'), true).errors).toEqual({ photoShare: expect.stringContaining('at most 50 %') });
+    expect(parseForm(on(''), true).errors).toEqual({ photoShare: 'The share of photos must be a number of percent, like 10.' });
+    expect(parseForm(edit(on('90'), { epochs: '0' }), true).errors).toEqual({ photoShare: expect.stringContaining('50 %'), epochs: 'Epochs must be at least 1.' });
+  });
+
+  it('starts from 10 % and off, and round-trips a run config with photos', () => {
+    expect(formFromConfig(TUTORIAL).photos).toEqual({ enabled: false, sharePercent: '10' });
+    const withPhotos = { ...TUTORIAL, myPhotos: { share: 0.15 } };
+    expect(formFromConfig(withPhotos).photos).toEqual({ enabled: true, sharePercent: '15' });
+    expect(parseForm(formFromConfig(withPhotos), true).config).toEqual(withPhotos);
+  });
+
+  it('reads a form saved before the option as off at 10 %', () => {
+    const data = new Map<string, string>([[FORM_STORAGE_KEY, JSON.stringify({ preset: 'cnn', values: formFromConfig(TUTORIAL).values })]]);
+    const storage = { getItem: (key: string) => data.get(key) ?? null };
+    expect(loadForm(storage)?.photos).toEqual({ enabled: false, sharePercent: '10' });
+    data.set(FORM_STORAGE_KEY, JSON.stringify({ preset: 'cnn', values: formFromConfig(TUTORIAL).values, photos: { enabled: true, sharePercent: '30' } }));
+    expect(loadForm(storage)?.photos).toEqual({ enabled: true, sharePercent: '30' });
+  });
+});

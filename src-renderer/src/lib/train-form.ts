@@ -3,17 +3,33 @@
  * own schema, so the form shows exactly the messages the core would answer with, before anything
  * starts. The last values are kept in the browser's storage.
  */
-import { PresetIdSchema, TrainingConfigSchema, type PresetId, type TrainingConfig } from '../../../src-main/contract';
+import { DEFAULT_PHOTO_SHARE, PresetIdSchema, TrainingConfigSchema, type PresetId, type TrainingConfig } from '../../../src-main/contract';
 
 export const FORM_FIELDS = ['epochs', 'batchSize', 'learningRate', 'hiddenUnits', 'validationSplit', 'seed', 'trainLimit'] as const;
 export type FormField = (typeof FORM_FIELDS)[number];
 
+/** Mixing My photos into training: on or off, and the share of each epoch as a percentage typed. */
+export interface PhotoOption {
+  enabled: boolean;
+  sharePercent: string;
+}
+
 export interface TrainForm {
   preset: PresetId;
   values: Record<FormField, string>;
+  /** Forms saved before training with My photos are read as off, 10 %. */
+  photos: PhotoOption;
 }
 
-export type FormErrors = Partial<Record<FormField | 'preset', string>>;
+export type FormErrors = Partial<Record<FormField | 'preset' | 'photoShare', string>>;
+
+/** The share the form offers, in percent (the contract's 0.01–0.5). */
+export const PHOTO_SHARE_MIN_PERCENT = 1;
+export const PHOTO_SHARE_MAX_PERCENT = 50;
+
+export function defaultPhotoOption(): PhotoOption {
+  return { enabled: false, sharePercent: String(Math.round(DEFAULT_PHOTO_SHARE * 100)) };
+}
 
 export const FORM_STORAGE_KEY = 'atelier.train.form.v1';
 
@@ -29,7 +45,17 @@ export function formFromConfig(config: TrainingConfig): TrainForm {
       seed: String(config.seed),
       trainLimit: config.trainLimit === null ? '' : String(config.trainLimit),
     },
+    photos: config.myPhotos ? { enabled: true, sharePercent: String(Math.round(config.myPhotos.share * 1000) / 10) } : defaultPhotoOption(),
   };
+}
+
+/** The typed percentage as a share (0.1 for "10"), or the message that says what to type. */
+function parseSharePercent(text: string): { share: number; error: null } | { share: null; error: string } {
+  const value = toNumber(text.replace(/%\s*$/, ''));
+  if (!Number.isFinite(value)) return { share: null, error: 'The share of photos must be a number of percent, like 10.' };
+  if (value < PHOTO_SHARE_MIN_PERCENT) return { share: null, error: `The share of photos must be at least ${PHOTO_SHARE_MIN_PERCENT} % (one sample in a hundred).` };
+  if (value > PHOTO_SHARE_MAX_PERCENT) return { share: null, error: `The share of photos can be at most ${PHOTO_SHARE_MAX_PERCENT} % (half of every epoch); more would crowd out Fashion-MNIST.` };
+  return { share: value / 100, error: null };
 }
 
 /** A typed number; empty or junk becomes NaN so the schema says "must be a number". */
@@ -38,9 +64,14 @@ function toNumber(text: string): number {
   return trimmed === '' ? Number.NaN : Number(trimmed);
 }
 
-/** The config the form describes, or the first message for each field that is wrong. */
-export function parseForm(form: TrainForm): { config: TrainingConfig; errors: null } | { config: null; errors: FormErrors } {
+/**
+ * The config the form describes, or the first message for each field that is wrong. My photos are
+ * mixed in only when the option is on and `photosAvailable` (a collection with photos in it): with
+ * none the option shows off, and the config must say so too.
+ */
+export function parseForm(form: TrainForm, photosAvailable = false): { config: TrainingConfig; errors: null } | { config: null; errors: FormErrors } {
   const limit = form.values.trainLimit.trim();
+  const photoShare = form.photos.enabled && photosAvailable ? parseSharePercent(form.photos.sharePercent) : null;
   const candidate = {
     preset: form.preset,
     epochs: toNumber(form.values.epochs),
@@ -50,13 +81,15 @@ export function parseForm(form: TrainForm): { config: TrainingConfig; errors: nu
     validationSplit: toNumber(form.values.validationSplit),
     seed: toNumber(form.values.seed),
     trainLimit: limit === '' ? null : toNumber(limit),
+    ...(photoShare?.share != null ? { myPhotos: { share: photoShare.share } } : {}),
   };
   const parsed = TrainingConfigSchema.safeParse(candidate);
-  if (parsed.success) return { config: parsed.data, errors: null };
-  const errors: FormErrors = {};
+  if (parsed.success && !photoShare?.error) return { config: parsed.data, errors: null };
+  const errors: FormErrors = photoShare?.error ? { photoShare: photoShare.error } : {};
+  if (parsed.success) return { config: null, errors };
   for (const issue of parsed.error.issues) {
-    const field = issue.path[0];
-    if (typeof field === 'string' && field in candidate) errors[field as FormField | 'preset'] ??= issue.message;
+    const field = issue.path[0] === 'myPhotos' ? 'photoShare' : issue.path[0];
+    if (field === 'photoShare' || (typeof field === 'string' && field in candidate)) errors[field as FormField | 'preset' | 'photoShare'] ??= issue.message;
   }
   return { config: null, errors };
 }
@@ -66,7 +99,7 @@ export function loadForm(storage: Pick<Storage, 'getItem'> | undefined): TrainFo
   try {
     const raw = storage?.getItem(FORM_STORAGE_KEY);
     if (!raw) return null;
-    const value = JSON.parse(raw) as { preset?: unknown; values?: Record<string, unknown> };
+    const value = JSON.parse(raw) as { preset?: unknown; values?: Record<string, unknown>; photos?: unknown };
     const preset = PresetIdSchema.safeParse(value.preset);
     if (!preset.success || typeof value.values !== 'object' || value.values === null) return null;
     const values = {} as Record<FormField, string>;
@@ -75,7 +108,9 @@ export function loadForm(storage: Pick<Storage, 'getItem'> | undefined): TrainFo
       if (typeof text !== 'string') return null;
       values[field] = text;
     }
-    return { preset: preset.data, values };
+    const photos = value.photos as Partial<PhotoOption> | undefined;
+    const photoOption = typeof photos?.enabled === 'boolean' && typeof photos.sharePercent === 'string' ? { enabled: photos.enabled, sharePercent: photos.sharePercent } : defaultPhotoOption();
+    return { preset: preset.data, values, photos: photoOption };
   } catch {
     return null;
   }

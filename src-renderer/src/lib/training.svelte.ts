@@ -5,7 +5,7 @@
  * One monitor per connection (not per view), so leaving the Train view and coming back keeps the
  * batch-level curve it has seen; the core only remembers per-epoch metrics.
  */
-import type { AtelierBridge, BatchProgress, EpochMetrics, RunFinished, TrainingConfig, TrainingState } from '../../../src-main/contract';
+import type { AtelierBridge, BatchProgress, EpochMetrics, RunDetail, RunFinished, TrainingConfig, TrainingState } from '../../../src-main/contract';
 import { errorMessage, unwrap } from './api';
 
 /** One point of the within-epoch running curve; x is the fractional epoch (1.5 = halfway through epoch 2). */
@@ -24,6 +24,10 @@ export class TrainingMonitor {
   runId = $state<string | null>(null);
   /** Its name ("Tutorial MLP #4"), once the core has told it. */
   runName = $state<string | null>(null);
+  /** How many of My photos it trains (or trained) on, once the core has told it. */
+  photoCount = $state<number | null>(null);
+  /** The run it was taught from, with that run's name (null while unknown, or when it was deleted). */
+  parent = $state.raw<{ id: string; name: string | null } | null>(null);
   /** Its config (kept after it ends, for the chart's x range). */
   config = $state.raw<TrainingConfig | null>(null);
   epochs = $state.raw<EpochMetrics[]>([]);
@@ -81,27 +85,46 @@ export class TrainingMonitor {
     const detail = await unwrap(this.#bridge.runs.get({ runId: last.id }));
     // A run that started meanwhile wins.
     if (this.runId) return;
-    this.#follow(detail.id);
-    this.runName = detail.name;
+    this.#follow(detail.id, false);
+    this.#describe(detail);
     this.config = detail.config;
     this.epochs = detail.metrics;
     this.finished = { runId: detail.id, status: detail.status, error: detail.error, testAccuracy: detail.testAccuracy };
   }
 
-  async #loadName(runId: string): Promise<void> {
+  /** The run's name, its photos and its parent: run.json has them from the start of the run. */
+  async #loadRun(runId: string): Promise<void> {
     try {
       const run = await unwrap(this.#bridge.runs.get({ runId }));
-      if (this.runId === runId) this.runName = run.name;
+      if (this.runId === runId) this.#describe(run);
     } catch {
       // The name is a nicety: without it the view says "this run".
     }
   }
 
-  #follow(runId: string): void {
+  #describe(run: RunDetail): void {
+    this.runName = run.name;
+    this.photoCount = run.photos.length;
+    this.parent = run.parentRunId ? { id: run.parentRunId, name: null } : null;
+    if (run.parentRunId) void this.#loadParentName(run.id, run.parentRunId);
+  }
+
+  async #loadParentName(runId: string, parentId: string): Promise<void> {
+    try {
+      const parent = await unwrap(this.#bridge.runs.get({ runId: parentId }));
+      if (this.runId === runId) this.parent = { id: parentId, name: parent.name };
+    } catch {
+      // A deleted parent: the view says so without a name.
+    }
+  }
+
+  #follow(runId: string, load = true): void {
     if (runId === this.runId) return;
     this.runId = runId;
     this.runName = null;
-    void this.#loadName(runId);
+    this.photoCount = null;
+    this.parent = null;
+    if (load) void this.#loadRun(runId);
     this.config = null;
     this.epochs = [];
     this.batchPoints = [];
