@@ -1,6 +1,7 @@
 /**
- * The Models view's state: the run history, how it is sorted, which runs are compared, and the
- * row actions (make active, delete) with their outcome as a notice or an error.
+ * The Models view's state: the run history, how it is sorted, which runs are compared, the run
+ * whose details are open (the address says which: #/models/<run id>), and the row actions (make
+ * active, delete) with their outcome as a notice or an error.
  */
 import type { AtelierBridge, RunDetail, RunSummary } from '../../../src-main/contract';
 import { errorMessage, unwrap } from './api';
@@ -22,6 +23,8 @@ export class ModelsState {
   /** Up to two runs whose curves are overlaid, oldest pick first. */
   compared = $state.raw<string[]>([]);
   details = $state.raw<Record<string, RunDetail>>({});
+  /** The run whose details are open, from the address. */
+  selected = $state<string | null>(null);
 
   readonly sorted = $derived(
     [...this.runs].sort((a, b) => {
@@ -32,9 +35,11 @@ export class ModelsState {
   );
   /** Runs trained by another process (the CLI) send no events: the view looks again while any trains. */
   readonly anyTraining = $derived(this.runs.some((run) => run.status === 'running' || run.status === 'evaluating'));
+  readonly selectedRun = $derived(this.runs.find((run) => run.id === this.selected) ?? null);
   readonly comparedRuns = $derived(this.compared.map((id) => this.runs.find((run) => run.id === id)).filter((run): run is RunSummary => run !== undefined));
 
   readonly #bridge: AtelierBridge;
+  readonly #fetching = new Set<string>();
 
   constructor(bridge: AtelierBridge) {
     this.#bridge = bridge;
@@ -123,18 +128,32 @@ export class ModelsState {
     this.compared = on ? [...this.compared.filter((one) => one !== id), id].slice(-2) : this.compared.filter((one) => one !== id);
   }
 
-  /** Fetch the metrics of the compared runs that are not loaded yet. */
+  /** Fetch the details of the compared runs and the selected one that are not loaded yet. */
   loadComparedDetails(): void {
-    for (const id of this.compared) {
-      if (this.details[id]) continue;
+    // A selected run that is not in the list (deleted, a stale address) is not asked for.
+    for (const id of this.selectedRun ? [...this.compared, this.selectedRun.id] : this.compared) {
+      if (this.details[id] || this.#fetching.has(id)) continue;
+      this.#fetching.add(id);
       unwrap(this.#bridge.runs.get({ runId: id }))
         .then((detail) => {
           this.details = { ...this.details, [id]: detail };
         })
         .catch((caught: unknown) => {
           this.error = errorMessage(caught);
-        });
+        })
+        .finally(() => this.#fetching.delete(id));
     }
+  }
+
+  /** Open the run the address names (#/models/<run id>); none for #/models. */
+  selectFromAddress(hash: string): void {
+    const [section, id] = hash.replace(/^#\/?/, '').split('/');
+    this.selected = section === 'models' && id ? decodeURIComponent(id) : null;
+  }
+
+  /** The name of a run in the list (a taught run's parent), or null once it was deleted. */
+  nameOf(id: string): string | null {
+    return this.runs.find((run) => run.id === id)?.name ?? null;
   }
 
   showNotice(message: string): void {

@@ -105,12 +105,17 @@ export class MyPhotosState {
   }
 
   /** Fetch the thumbnails not fetched yet, a page at a time (a failed one is left as a placeholder). */
-  async loadThumbnails(): Promise<void> {
+  loadThumbnails(): Promise<void> {
+    return this.loadThumbnailsOf(this.photos);
+  }
+
+  /** The same for some photos only (those a run trained on, say); photos no longer kept are skipped. */
+  async loadThumbnailsOf(photos: readonly Pick<MyPhoto, 'id' | 'sha256'>[]): Promise<void> {
     if (this.#fetchingThumbnails) return;
     this.#fetchingThumbnails = true;
     try {
       for (;;) {
-        const missing = this.photos.filter((photo) => !(photo.sha256 in this.thumbnails)).slice(0, MY_PHOTOS_THUMBNAIL_PAGE);
+        const missing = photos.filter((photo) => this.bySha.has(photo.sha256) && !(photo.sha256 in this.thumbnails)).slice(0, MY_PHOTOS_THUMBNAIL_PAGE);
         if (missing.length === 0) return;
         const { thumbnails } = await unwrap(this.#bridge.myPhotos.thumbnails({ ids: missing.map((photo) => photo.id) }));
         const next = { ...this.thumbnails };

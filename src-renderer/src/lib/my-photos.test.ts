@@ -167,4 +167,18 @@ describe('MyPhotosState', () => {
     // One list in flight and one more after it, not ten.
     expect(core.listCalls() - before).toBeLessThanOrEqual(2);
   });
+
+  it('fetches the thumbnails of some photos only (a run\'s), skipping photos that are no longer kept', async () => {
+    const { bridge } = fakeCore();
+    const state = new MyPhotosState(bridge);
+    await state.ensureLoaded();
+    await state.addFiles([{ name: 'a.jpg', file: photoFile('a') }], 2);
+    const [first] = state.photos;
+    const removed = { id: 'deadbeef0000', sha256: 'deadbeef'.padEnd(64, '0') };
+    const spy = vi.spyOn(bridge.myPhotos, 'thumbnails');
+    await state.loadThumbnailsOf([first!, removed]);
+    expect(spy).toHaveBeenCalledTimes(1);
+    expect(spy.mock.calls[0]![0]).toEqual({ ids: [first!.id] });
+    expect(Object.keys(state.thumbnails)).toEqual([first!.sha256]);
+  });
 });
