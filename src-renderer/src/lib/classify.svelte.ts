@@ -28,6 +28,8 @@ export class ClassifyState {
   error = $state.raw<{ kind: string; message: string } | null>(null);
   /** The model that classified the last batch. */
   lastRun = $state.raw<PhotoBatch['run'] | null>(null);
+  /** Every model that answered in this session, by run id, as each batch described it. */
+  answeringRuns = $state.raw<Record<string, PhotoBatch['run']>>({});
   /** Fashion-MNIST's class names, as the core sent them with the last batch. */
   classNames = $state.raw<string[]>([]);
 
@@ -47,6 +49,11 @@ export class ClassifyState {
   }
 
   readonly ok = $derived(this.cards.filter((card) => card.ok).length);
+  /** The models behind the cards shown, newest card's first (two when the active run changed between selections). */
+  readonly answeredBy = $derived.by(() => {
+    const ids = [...new Set(this.cards.flatMap((card) => (card.ok ? [card.runId] : [])))];
+    return ids.map((id) => this.answeringRuns[id]).filter((run): run is PhotoBatch['run'] => run !== undefined);
+  });
   readonly failed = $derived(this.cards.filter((card) => !card.ok).length);
 
   clear(): void {
@@ -161,6 +168,7 @@ export class ClassifyState {
     try {
       const batch = await unwrap(send(requestId));
       this.lastRun = batch.run;
+      this.answeringRuns = { ...this.answeringRuns, [batch.run.id]: batch.run };
       this.classNames = batch.classNames;
       this.error = null;
       return batch.results;

@@ -6,21 +6,22 @@ import { describe, expect, it, vi } from 'vitest';
 import { PHOTO_UPLOAD_MAX_BYTES, type AtelierBridge, type PhotoBatch, type PhotoResult } from '../../../src-main/contract';
 import { ClassifyState } from './classify.svelte';
 
-const RUN: PhotoBatch['run'] = { id: 'run-1', name: 'run 1', preset: 'tutorial-mlp', testAccuracy: 0.85 };
+const RUN: PhotoBatch['run'] = { id: 'run-1', name: 'run 1', preset: 'tutorial-mlp', testAccuracy: 0.85, photoCount: 0, parentRunId: null };
 
-function result(name: string, path: string | null): PhotoResult {
+function result(name: string, path: string | null, run: PhotoBatch['run'] = RUN): PhotoResult {
   const probabilities = [0.91, 0.01, 0.01, 0.01, 0.01, 0.01, 0.01, 0.01, 0.01, 0.01];
-  return { ok: true, name, path, classIndex: 0, className: 'T-shirt/top', confidence: 0.91, probabilities, notSure: false, foundGarment: true, notes: [], steps: null, runId: RUN.id };
+  return { ok: true, name, path, classIndex: 0, className: 'T-shirt/top', confidence: 0.91, probabilities, notSure: false, foundGarment: true, notes: [], steps: null, runId: run.id };
 }
 
 /** A bridge whose classify calls answer in order, one result per photo, and record what they were sent. */
-function fakeBridge(options: { failCall?: number; holdCall?: { number: number; until: Promise<void> } } = {}) {
+function fakeBridge(options: { failCall?: number; holdCall?: { number: number; until: Promise<void> }; runs?: PhotoBatch['run'][] } = {}) {
   const calls: string[][] = [];
   const answer = async (names: string[], paths: (string | null)[]) => {
     calls.push(names);
     if (calls.length === options.holdCall?.number) await options.holdCall.until;
     if (calls.length === options.failCall) return { ok: false as const, error: { kind: 'no-model', message: 'No model is chosen to classify photos.' } };
-    return { ok: true as const, value: { run: RUN, preprocessing: 'atelier' as const, classNames: [], results: names.map((name, i) => result(name, paths[i]!)) } };
+    const run = options.runs?.[calls.length - 1] ?? RUN;
+    return { ok: true as const, value: { run, preprocessing: 'atelier' as const, classNames: [], results: names.map((name, i) => result(name, paths[i]!, run)) } };
   };
   const bridge = {
     on: () => () => undefined,
@@ -118,5 +119,25 @@ describe('ClassifyState card order', () => {
     const [first] = state.cards;
     state.clear();
     expect(state.fileFor(first!.key)).toBeUndefined();
+  });
+
+  it('says which models answered the cards shown, the newest first, with how many of your photos each learnt from', async () => {
+    const taught: PhotoBatch['run'] = { id: 'run-2', name: 'Tutorial MLP #2', preset: 'tutorial-mlp', testAccuracy: 0.8, photoCount: 23, parentRunId: 'run-1' };
+    const { bridge } = fakeBridge({ runs: [RUN, taught, taught] });
+    const state = new ClassifyState(bridge, 'electron');
+    state.classifyPaths(['/p/a.jpg']);
+    await settled(state);
+    expect(state.answeredBy).toEqual([RUN]);
+    state.classifyPaths(['/p/b.jpg']);
+    await settled(state);
+    expect(state.answeredBy.map((run) => [run.name, run.photoCount])).toEqual([
+      ['Tutorial MLP #2', 23],
+      ['run 1', 0],
+    ]);
+    state.clear();
+    expect(state.answeredBy).toEqual([]);
+    state.classifyPaths(['/p/c.jpg']);
+    await settled(state);
+    expect(state.answeredBy).toEqual([taught]);
   });
 });
