@@ -1,7 +1,9 @@
 /**
  * My photos in the browser shell: a Classify answer marked "Wrong, it is a Sneaker" lands in My
- * photos under Sneaker; photos added in the view with one class, and by the CLI into the same data
- * folder; relabel, remove (confirmed) and a damaged entry shown with its message and removed.
+ * photos under Sneaker; a short training with My photos lists that photo in Models, and teaching
+ * it makes a child run "taught from" its parent, which Classify then names as taught with your
+ * photos; photos added in the view with one class, and by the CLI into the same data folder;
+ * relabel, remove (confirmed) and a damaged entry shown with its message and removed.
  * The photos are the repository's (src-main/core/photos/test-photos) and one generated with sharp.
  */
 import { execFile } from 'node:child_process';
@@ -23,6 +25,9 @@ function repoPhoto(folder: string, index = 0): { name: string; mimeType: string;
 }
 
 test.describe.serial('My photos (browser shell)', () => {
+  /** The class the Classify answer was marked with (Sneaker, or Sandal when the model said Sneaker). */
+  let wrongClass = 'Sneaker';
+
   test('before any photo: the view says what My photos is for', async ({ page, server }) => {
     await page.goto(`${server.url}#/my-photos`);
     await expect(page.getByRole('heading', { name: 'My photos' })).toBeVisible();
@@ -32,6 +37,13 @@ test.describe.serial('My photos (browser shell)', () => {
     await page.getByTestId('my-photos-open').click();
     await expect(page.getByTestId('my-photos-notice')).toContainText('Choose what the photos show first');
     await expect(page.getByTestId('add-label')).toBeFocused();
+
+    // Train cannot use an empty collection: the option is off, says why, and leads to My photos.
+    await page.goto(`${server.url}#/train`);
+    await expect(page.getByTestId('train-photos-hint')).toContainText('No photos in My photos yet');
+    await expect(page.getByTestId('train-with-photos')).toBeDisabled();
+    await page.getByTestId('train-open-my-photos').click();
+    await expect(page).toHaveURL(/#\/my-photos$/);
   });
 
   test('a Classify answer marked "Wrong, it is a Sneaker" is in My photos under Sneaker', async ({ page, server }) => {
@@ -41,6 +53,7 @@ test.describe.serial('My photos (browser shell)', () => {
     await page.getByTestId('photo-file-input').setInputFiles([repoPhoto('shoes')]);
     const card = page.getByTestId('photo-card');
     await expect(card).toHaveCount(1);
+    await expect(page.getByTestId('answered-by')).toHaveText('Answered by Tutorial MLP #1 · not taught with your photos');
     const predicted = (await card.getByTestId('photo-class').textContent())?.trim();
 
     // Keyboard only: the Wrong button opens the classes, the first one takes focus, Escape closes them.
@@ -56,7 +69,7 @@ test.describe.serial('My photos (browser shell)', () => {
 
     await card.getByTestId('answer-wrong').click();
     // A sneaker photo may well be called Sneaker by the model: then pick another class to mark it wrong with.
-    const wrongClass = predicted === 'Sneaker' ? 'Sandal' : 'Sneaker';
+    wrongClass = predicted === 'Sneaker' ? 'Sandal' : 'Sneaker';
     await choices.getByRole('button', { name: wrongClass, exact: true }).click();
     await expect(card.getByTestId('kept-answer')).toHaveText(`In My photos as ${wrongClass} · My photos`);
 
@@ -73,6 +86,84 @@ test.describe.serial('My photos (browser shell)', () => {
     expect(await thumbnail.evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth)).toBeGreaterThan(0);
     // The browser is never told where the server keeps the photo.
     expect(await page.content()).not.toContain(server.home);
+  });
+
+  test('train with My photos for one short epoch, see the run list its photo, then teach it and see the child taught from its parent', async ({ page, server }) => {
+    test.setTimeout(240_000);
+    await page.goto(`${server.url}#/train`);
+    await page.getByTestId('preset-tutorial-mlp').click();
+    await page.getByTestId('field-epochs').fill('1');
+    await page.getByText('Advanced', { exact: true }).click();
+    await page.getByTestId('field-trainLimit').fill('1000');
+    const withPhotos = page.getByTestId('train-with-photos');
+    await expect(withPhotos).toBeEnabled();
+    await expect(page.getByTestId('train-photo-counts')).toHaveText(`1 ${wrongClass}`);
+    await withPhotos.check();
+    // 10 % unless changed; outside 1–50 % is explained next to the field and nothing starts.
+    await expect(page.getByTestId('field-photoShare')).toHaveValue('10');
+    await page.getByTestId('field-photoShare').fill('80');
+    await expect(page.getByTestId('error-photoShare')).toContainText('at most 50 %');
+    await expect(page.getByTestId('start')).toBeDisabled();
+    await page.getByTestId('field-photoShare').fill('20');
+    await page.getByTestId('start').click();
+
+    // Only a run with photos says so: the view follows the new run, not the one the CLI trained before.
+    await expect(page.getByTestId('live-photos')).toBeVisible();
+    const result = page.getByTestId('train-result');
+    await expect(result).toHaveAttribute('data-status', 'completed', { timeout: 90_000 });
+    const parentName = (await page.getByTestId('live-run').textContent())!.trim();
+    expect(parentName).toMatch(/^Tutorial MLP #\d+$/);
+    const parentId = (await page.getByTestId('live-run').getAttribute('data-run-id'))!;
+    await expect(page.getByTestId('live-photos')).toHaveText('With 1 of your photos, 20 % of each epoch');
+    // The finished run offers teaching right there too.
+    await expect(page.getByTestId('live-teach').getByTestId('teach')).toBeEnabled();
+    await screenshot(page, 'train-with-my-photos', { fitContent: true });
+
+    // Models: the row says it trained with the photo; its details show the photo it used.
+    await page.getByRole('button', { name: 'All runs' }).click();
+    const parentRow = page.locator(`[data-testid="run-row"][data-run-id="${parentId}"]`);
+    await expect(parentRow.getByTestId('run-lineage')).toHaveText('with 1 of your photos');
+    await parentRow.getByTestId('run-name').click();
+    await expect(page).toHaveURL(new RegExp(`#/models/${parentId}$`));
+    const detail = page.getByTestId('run-detail');
+    await expect(detail.getByTestId('run-detail-name')).toHaveText(parentName);
+    await expect(detail.getByTestId('run-detail-lineage')).toHaveText('Trained with 1 of your photos, 20 % of each epoch.');
+    const used = detail.getByTestId('run-photo');
+    await expect(used).toHaveCount(1);
+    await expect(used).toContainText('shoes-');
+    await expect(used).toContainText(`as ${wrongClass}`);
+    const thumbnail = used.locator('img');
+    await expect(thumbnail).toHaveJSProperty('complete', true);
+    expect(await thumbnail.evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth)).toBeGreaterThan(0);
+
+    // Teach it for one epoch (the default), with a rough time for the preset; the Train view shows the child.
+    await expect(detail.getByTestId('teach-epochs')).toHaveValue('1');
+    await expect(detail.getByTestId('teach-hint')).toContainText('Roughly 1 s on a 2-core computer');
+    await detail.getByTestId('teach').click();
+    await expect(page).toHaveURL(/#\/train$/);
+    await expect(page.getByTestId('live-run')).not.toHaveAttribute('data-run-id', parentId);
+    await expect(result).toHaveAttribute('data-status', 'completed', { timeout: 90_000 });
+    const childId = (await page.getByTestId('live-run').getAttribute('data-run-id'))!;
+    expect(childId).not.toBe(parentId);
+    await expect(page.getByTestId('live-photos')).toHaveText(`Taught from ${parentName} · with 1 of your photos, 20 % of each epoch`);
+    const childName = (await page.getByTestId('live-run').textContent())!.trim();
+
+    // Models: the child says where it came from, and the link opens the parent.
+    await page.getByRole('navigation').getByRole('button', { name: 'Models' }).click();
+    const childRow = page.locator(`[data-testid="run-row"][data-run-id="${childId}"]`);
+    await expect(childRow.getByTestId('run-lineage')).toHaveText(`taught from ${parentName} · with 1 of your photos`);
+    await childRow.getByTestId('run-parent').click();
+    await expect(page).toHaveURL(new RegExp(`#/models/${parentId}$`));
+    await expect(detail.getByTestId('run-detail-name')).toHaveText(parentName);
+    await screenshot(page, 'models-lineage', { fitContent: true });
+
+    // Classify with the child: the answer names it and says it learnt from your photos.
+    await childRow.getByTestId('run-active').check();
+    await expect(childRow.getByTestId('run-active')).toBeChecked();
+    await page.goto(`${server.url}#/classify`);
+    await page.getByTestId('photo-file-input').setInputFiles([repoPhoto('pants')]);
+    await expect(page.getByTestId('photo-card')).toHaveCount(1);
+    await expect(page.getByTestId('answered-by')).toHaveText(`Answered by ${childName} · taught with 1 of your photos`);
   });
 
   test('photos added in the view and by the CLI, then relabelled and removed', async ({ page, server }) => {
