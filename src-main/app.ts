@@ -84,7 +84,7 @@ export function createAtelier(options: AtelierOptions): Atelier {
   const myPhotos = new MyPhotosService({ collection, onChanged: (change) => events.emit('myPhotos.changed', change) });
   // A browser may be on another machine, where a path on this one opens nothing (see MyPhotoSchema).
   const viewer = (context: CallContext) => ({ showPaths: context.shell !== 'browser' });
-  const models = new ModelExchange({ engine, runs, atelierVersion: APP_VERSION, evaluate: (runId) => training.evaluation(runId, true), dialogs: options.modelDialogs });
+  const models = new ModelExchange({ engine, runs, atelierVersion: APP_VERSION, evaluate: (runId) => training.evaluation(runId, true), dataset, dialogs: options.modelDialogs });
 
   const systemInfo = async (shell: Shell): Promise<SystemInfo> => {
     const [engineInfo, sources] = await Promise.all([engine.info(), datasets.sources()]);

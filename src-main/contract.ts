@@ -362,8 +362,12 @@ const DatasetPathSchema = z
 
 // ─── models: export and import ───────────────────────────────────────────────────────────────────
 
-/** `tfjs`: TF.js layers format (model.json + weights.bin); `onnx`: model.onnx, opset 13. Both add atelier-model.json. */
-export const ExportFormatSchema = z.enum(['tfjs', 'onnx']);
+/**
+ * `tfjs`: TF.js layers format (model.json + weights.bin); `onnx`: model.onnx, opset 13; `tflite`:
+ * model.tflite, float32; `tflite-int8`: model.tflite quantized to int8 after training (input and
+ * output int8 too). Each adds atelier-model.json. Each format is one module in core/export/formats.
+ */
+export const ExportFormatSchema = z.enum(['tfjs', 'onnx', 'tflite', 'tflite-int8']);
 export type ExportFormat = z.infer<typeof ExportFormatSchema>;
 
 const ExportedFileSchema = z.object({ name: z.string(), bytes: z.number().int() });
@@ -374,8 +378,11 @@ export const ModelExportSchema = z.object({
   /** The export folder. */
   path: z.string(),
   files: z.array(ExportedFileSchema),
-  /** The written model was re-loaded and compared with the run's own predictions on probe images. */
-  check: z.object({ images: z.number().int(), largestDifference: z.number() }),
+  /**
+   * The written model was re-loaded and compared with the run's own predictions on probe images:
+   * the largest probability difference, and on how many images the most likely class agreed.
+   */
+  check: z.object({ images: z.number().int(), largestDifference: z.number(), sameTopClass: z.number().int() }),
 });
 export type ModelExport = z.infer<typeof ModelExportSchema>;
 

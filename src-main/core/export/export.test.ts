@@ -1,7 +1,8 @@
 /**
  * Export and import through the whole core: the real engine worker (from source), the real
  * dataset, tiny models trained here (one epoch on 1,000 images is plenty for parity), and the
- * two runtimes others would use — onnxruntime-node and plain @tensorflow/tfjs in another process.
+ * runtimes others would use — onnxruntime-node, plain @tensorflow/tfjs in another process, Arm NN
+ * for TFLite and the ONNX project's own checker (the last two from Debian's Python packages).
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -21,12 +22,34 @@ import { engineWorkerUrl } from '../../locations';
 import { APP_VERSION } from '../../version';
 import { CLASS_NAMES, PIXELS_PER_IMAGE } from '../fashion-mnist';
 import { saveModel } from '../engine/model-io';
+import { AtelierError } from '../errors';
 import { METADATA_FILE, ModelMetadataSchema } from './metadata';
+import { armnnMissing, onnxCheckerMissing, runArmnn, runOnnxChecker } from './external-checks';
 import { ModelExchange } from './service';
 
 const run = promisify(execFile);
 const haveData = existsSync('/usr/share/datasets/fashion-mnist');
 const PRESETS: PresetId[] = ['tutorial-mlp', 'cnn'];
+/** Every preset, for the TFLite checks (photo-robust is the CNN trained on photo-like variants). */
+const ALL_PRESETS: PresetId[] = ['tutorial-mlp', 'cnn', 'photo-robust'];
+const noArmnn = armnnMissing();
+const noOnnxChecker = onnxCheckerMissing();
+/**
+ * Arm NN's only backend on x86 (CpuRef, plain reference loops) takes about 30 ms per image for
+ * the CNN, 40 ms in int8: all 10,000 test images would take over ten minutes per CNN preset. The
+ * MLP is checked on all 10,000, the CNN presets on a seeded sample of 2,000.
+ */
+const ARMNN_IMAGES: Record<PresetId, number> = { 'tutorial-mlp': 10_000, cnn: 2_000, 'photo-robust': 2_000 } as Record<PresetId, number>;
+
+/** `count` distinct test-image indices picked with a fixed seed (all of them, in order, when count is the whole set). */
+function sampleIndices(total: number, count: number, seed: number): number[] {
+  if (count >= total) return Array.from({ length: total }, (_, index) => index);
+  let state = seed >>> 0;
+  const next = () => ((state = (Math.imul(state, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  const chosen = new Set<number>();
+  while (chosen.size < count) chosen.add(Math.floor(next() * total));
+  return [...chosen].sort((a, b) => a - b);
+}
 
 const quick = (preset: PresetId): TrainingConfig => ({
   preset, epochs: 1, batchSize: 32, learningRate: 0.001, hiddenUnits: 64, validationSplit: 0, seed: 3, trainLimit: 1000,
@@ -79,13 +102,14 @@ describe.skipIf(!haveData)('export and import (real worker, real data)', () => {
   let atelier: Atelier;
   const runIds = {} as Record<PresetId, string>;
   let testImages: Uint8Array;
+  let testLabels: Uint8Array;
   let testCount: number;
 
   beforeAll(async () => {
     home = mkdtempSync(join(tmpdir(), 'atelier-export-home-'));
     out = mkdtempSync(join(tmpdir(), 'atelier-export-out-'));
     atelier = createAtelier({ engineWorkerUrl: engineWorkerUrl(), home, preferBackend: 'wasm', datasetSources: { env: {} } });
-    for (const preset of PRESETS) {
+    for (const preset of ALL_PRESETS) {
       const { runId } = await atelier.training.start(quick(preset));
       await atelier.training.settled();
       expect((await atelier.runs.read(runId)).status).toBe('completed');
@@ -93,8 +117,9 @@ describe.skipIf(!haveData)('export and import (real worker, real data)', () => {
     }
     const test = await atelier.dataset.getSplit('test');
     testImages = test.images;
+    testLabels = test.labels;
     testCount = test.count;
-  }, 240_000);
+  }, 300_000);
 
   afterAll(async () => {
     await atelier?.dispose();
@@ -173,7 +198,7 @@ describe.skipIf(!haveData)('export and import (real worker, real data)', () => {
     expect(metadata.metrics.epochs).toHaveLength(1);
   });
 
-  it.each(['tfjs', 'onnx'] as const)('an interrupted %s export (error after the weights are written) leaves no partial folder and the previous export intact', async (format) => {
+  it.each(['tfjs', 'onnx', 'tflite', 'tflite-int8'] as const)('an interrupted %s export (error after the weights are written) leaves no partial folder and the previous export intact', async (format) => {
     const target = join(out, `interrupted-${format}`);
     await exportTo('tutorial-mlp', format, target);
     const before = digest(target);
@@ -183,6 +208,7 @@ describe.skipIf(!haveData)('export and import (real worker, real data)', () => {
       engine: atelier.engine,
       runs: atelier.runs,
       atelierVersion: APP_VERSION,
+      dataset: atelier.dataset,
       evaluate: (runId) => atelier.training.evaluation(runId),
       afterWeightsWritten: (tempDir) => {
         seen.push(readdirSync(tempDir));
@@ -191,9 +217,109 @@ describe.skipIf(!haveData)('export and import (real worker, real data)', () => {
     });
     await expect(failing.export({ runId: runIds['tutorial-mlp'], format, path: target, force: true })).rejects.toThrow('injected failure after the weights');
     await expect(failing.export({ runId: runIds['tutorial-mlp'], format, path: join(out, `never-${format}`), force: false })).rejects.toThrow('injected');
-    expect(seen).toEqual([[format === 'onnx' ? 'model.onnx' : 'weights.bin'], [format === 'onnx' ? 'model.onnx' : 'weights.bin']]);
+    const weightsFile = { tfjs: 'weights.bin', onnx: 'model.onnx', tflite: 'model.tflite', 'tflite-int8': 'model.tflite' }[format];
+    expect(seen).toEqual([[weightsFile], [weightsFile]]);
     expect(readdirSync(out).sort()).toEqual(siblings);
     expect(digest(target)).toEqual(before);
+  });
+
+  it.each(ALL_PRESETS)('TFLite float32 and int8 exports of %s: a quarter of the size in int8, metadata saying how to feed and read them', async (preset) => {
+    const float = await exportTo(preset, 'tflite');
+    const int8 = await exportTo(preset, 'tflite-int8');
+    for (const result of [float, int8]) expect(result.files.map((file) => file.name)).toEqual([METADATA_FILE, 'model.tflite']);
+    expect(float.check).toMatchObject({ images: 12, sameTopClass: 12 });
+    expect(float.check.largestDifference).toBeLessThanOrEqual(1e-4);
+    expect(int8.check.images).toBe(200);
+    expect(int8.check.sameTopClass).toBeGreaterThanOrEqual(190);
+    const bytes = (result: typeof float) => result.files.find((file) => file.name === 'model.tflite')!.bytes;
+    const ratio = bytes(int8) / bytes(float);
+    expect(ratio).toBeGreaterThan(0.24);
+    expect(ratio).toBeLessThan(0.3);
+
+    const metadata = ModelMetadataSchema.parse(JSON.parse(readFileSync(join(int8.path, METADATA_FILE), 'utf8')));
+    expect(metadata).toMatchObject({
+      format: 'tflite-int8',
+      files: { model: 'model.tflite', weights: [] },
+      input: { name: 'input', shape: preset === 'tutorial-mlp' ? [1, 28, 28] : [1, 28, 28, 1], dtype: 'int8', range: [0, 1], quantization: { scale: 1 / 255, zeroPoint: -128 } },
+      output: { name: 'probabilities', shape: [1, 10], dtype: 'int8', quantization: { scale: 1 / 256, zeroPoint: -128 } },
+      onnx: null,
+      tflite: { schemaVersion: 3, quantization: 'int8' },
+    });
+    expect(metadata.input.scaling).toMatch(/q = p − 128/);
+    const floatMetadata = ModelMetadataSchema.parse(JSON.parse(readFileSync(join(float.path, METADATA_FILE), 'utf8')));
+    expect(floatMetadata).toMatchObject({ format: 'tflite', input: { dtype: 'float32', quantization: null }, tflite: { schemaVersion: 3, quantization: 'none' } });
+  }, 120_000);
+
+  describe.skipIf(noArmnn !== null)(`Arm NN (CpuRef) runs the TFLite exports${noArmnn ? ` — skipped: ${noArmnn}` : ''}`, () => {
+    it.each(ALL_PRESETS)("%s: float32 gives Atelier's top-1 class on ≥ 99.9 % of the test images, int8's accuracy is within 0.5 point of it", async (preset) => {
+      const dirs = { float: join(out, `${preset}-tflite`), int8: join(out, `${preset}-tflite-int8`) };
+      if (!existsSync(dirs.float)) await exportTo(preset, 'tflite');
+      if (!existsSync(dirs.int8)) await exportTo(preset, 'tflite-int8');
+      const indices = sampleIndices(testCount, ARMNN_IMAGES[preset], 18);
+      const images = new Uint8Array(indices.length * PIXELS_PER_IMAGE);
+      indices.forEach((index, slot) => images.set(testImages.subarray(index * PIXELS_PER_IMAGE, (index + 1) * PIXELS_PER_IMAGE), slot * PIXELS_PER_IMAGE));
+      // Float and int8 at once: two processes, two cores.
+      const armnn = (kind: 'float' | 'int8') => runArmnn(join(dirs[kind], 'model.tflite'), images, join(out, `${preset}-armnn-${kind}`));
+      const [float, int8] = await Promise.all([armnn('float'), armnn('int8')]);
+      expect(float.summary).toMatchObject({ backend: 'CpuRef', input: 'float32', images: indices.length, classes: 10 });
+      expect(int8.summary).toMatchObject({ backend: 'CpuRef', input: 'int8', images: indices.length, classes: 10 });
+
+      const all = (await atelier.runs.predictions(runIds[preset]))!;
+      const atelierProbabilities = new Float32Array(indices.length * 10);
+      indices.forEach((index, slot) => atelierProbabilities.set(all.subarray(index * 10, index * 10 + 10), slot * 10));
+      const { disagreements, largest } = compare(atelierProbabilities, float.probabilities, indices.length);
+      expect(disagreements).toBeLessThanOrEqual(Math.floor(indices.length * 0.001));
+      expect(largest).toBeLessThanOrEqual(1e-4);
+
+      const accuracy = (probabilities: Float32Array) => indices.filter((index, slot) => argmax(probabilities, slot) === testLabels[index]).length / indices.length;
+      const floatAccuracy = accuracy(atelierProbabilities);
+      const int8Accuracy = accuracy(int8.probabilities);
+      console.info(`${preset} on ${indices.length} test images: Atelier ${(floatAccuracy * 100).toFixed(2)} %, Arm NN float32 ${(accuracy(float.probabilities) * 100).toFixed(2)} %, Arm NN int8 ${(int8Accuracy * 100).toFixed(2)} %; Arm NN seconds float ${float.summary.runSeconds}, int8 ${int8.summary.runSeconds}`);
+      expect(Math.abs(int8Accuracy - floatAccuracy)).toBeLessThanOrEqual(0.005);
+    }, 300_000);
+  });
+
+  describe.skipIf(noOnnxChecker !== null)(`the ONNX project's checker${noOnnxChecker ? ` — skipped: ${noOnnxChecker}` : ''}`, () => {
+    it.each(ALL_PRESETS)('passes the ONNX export of %s with full_check (shape inference included)', async (preset) => {
+      const dir = join(out, `${preset}-onnx`);
+      if (!existsSync(dir)) await exportTo(preset, 'onnx');
+      const result = runOnnxChecker(join(dir, 'model.onnx'));
+      expect(result).toMatchObject({ valid: true, irVersion: 7, opsets: { 'ai.onnx': 13 } });
+    });
+
+    it('rejects a file the checker should reject (an operator that does not exist), so a pass means something', async () => {
+      const dir = join(out, 'tutorial-mlp-onnx');
+      if (!existsSync(dir)) await exportTo('tutorial-mlp', 'onnx');
+      const bytes = readFileSync(join(dir, 'model.onnx'));
+      // Every "Gemm" → "Gexm" (the operator and the node names alike): same length, so the protobuf
+      // framing stays valid and only the operator's meaning breaks.
+      const broken = Buffer.from(bytes.toString('latin1').replaceAll('Gemm', 'Gexm'), 'latin1');
+      const file = join(out, 'broken.onnx');
+      writeFileSync(file, broken);
+      const result = runOnnxChecker(file);
+      expect(result.valid).toBe(false);
+      expect(result.error).toMatch(/Gexm/);
+    });
+  });
+
+  it('refuses an int8 export without the training images, saying why they are needed, and leaves nothing behind', async () => {
+    const target = join(out, 'int8-without-data');
+    const noData = new ModelExchange({
+      engine: atelier.engine,
+      runs: atelier.runs,
+      atelierVersion: APP_VERSION,
+      dataset: {
+        getSplit: async () => {
+          throw new AtelierError('dataset-missing', 'Fashion-MNIST is not on this computer.');
+        },
+      },
+      evaluate: (runId) => atelier.training.evaluation(runId),
+    });
+    await expect(noData.export({ runId: runIds.cnn, format: 'tflite-int8', path: target })).rejects.toMatchObject({
+      kind: 'dataset-missing',
+      message: 'The TFLite int8 export calibrates and checks its quantization on Fashion-MNIST training images: Fashion-MNIST is not on this computer.',
+    });
+    expect(existsSync(target)).toBe(false);
   });
 
   it('refuses an existing target without force, replaces an earlier export with it', async () => {
@@ -359,6 +485,10 @@ describe.skipIf(!haveData)('export and import (real worker, real data)', () => {
       expect(await runCli(['export', '--run', 'latest', '--format', 'onnx', '--out', target], io)).toBe(1);
       expect(errors.join('\n')).toMatch(/already exists.*--force/);
       expect(await runCli(['export', '--run', 'latest', '--format', 'keras', '--out', target], io)).toBe(2);
+      expect(errors.join('\n')).toContain('--format must be one of tfjs, onnx, tflite, tflite-int8, not "keras"');
+      lines.length = 0;
+      expect(await runCli(['export', '--run', runIds.cnn, '--format', 'tflite-int8', '--out', join(out, 'cli-tflite-int8')], io)).toBe(0);
+      expect(lines.join('\n')).toMatch(/as TFLite int8 to .*cli-tflite-int8[\s\S]*model\.tflite[\s\S]*Checked: .* on 200 probe images .*same most likely class on \d+\)/);
       // --force replaces the earlier export alone, and refuses once the person's own files are in it.
       expect(await runCli(['export', '--run', 'latest', '--format', 'tfjs', '--out', target, '--force'], io)).toBe(0);
       addForeignFiles(target);

@@ -1,40 +1,35 @@
 /**
- * Exporting a finished run so others can use it: TF.js layers or ONNX, each with
- * `atelier-model.json`. The folder is written beside the target, re-loaded and checked against
- * the engine's own predictions on probe images, and only then moved into place.
+ * Exporting a finished run so others can use it, in any format of `formats/` (TF.js, ONNX,
+ * TFLite float32 or int8), each with `atelier-model.json`. The folder is written beside the
+ * target, re-read and checked against the engine's own predictions on probe images, and only
+ * then moved into place. Nothing here knows a format by name: each says its files, how to write
+ * them and how to check them.
  */
 import { lstat, mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ExportFormat, ModelArchive, ModelExport } from '../../contract';
-import { CLASS_NAMES, PIXELS_PER_IMAGE } from '../fashion-mnist';
+import { PIXELS_PER_IMAGE } from '../fashion-mnist';
+import type { DatasetStore } from '../dataset/store';
 import type { EngineClient } from '../engine/client';
-import type { ModelDescription } from '../engine/protocol';
 import { AtelierError } from '../errors';
-import { writeFileAtomic, writeJsonAtomic } from '../fs-atomic';
+import { writeJsonAtomic } from '../fs-atomic';
+import { mulberry32 } from '../random';
 import type { RunRecord, RunStore } from '../runs/store';
 import { writeFolderAtomically, type FolderFs } from './atomic-folder';
 import { assertCompatible } from './compat';
+import { exportFormat, type ExportFormatModule } from './formats';
+import type { ExportImageSource } from './formats/types';
 import { buildMetadata, METADATA_FILE, readMetadata, type ModelMetadata } from './metadata';
-import { ONNX_INPUT_NAME, ONNX_OUTPUT_NAME, toOnnx } from './onnx/convert';
-import { decodeOnnx, encodeOnnx } from './onnx/model';
-import { runOnnxReference } from './onnx/reference';
-import { ONNX_IR_VERSION, ONNX_OPSET } from './onnx/schema';
-import { largestDifference, probeImages } from './probe';
-import { TFJS_MODEL_FILE, TFJS_WEIGHTS_FILE, writeTfjsModel } from './tfjs';
+import { largestDifference } from './probe';
 import { createZip } from './zip';
-
-export const ONNX_MODEL_FILE = 'model.onnx';
-
-/** A TF.js copy must reproduce the run exactly (same engine, same weights). */
-const TFJS_TOLERANCE = 1e-6;
-/** ONNX is checked by a float64 reference evaluator; float32 rounding differs, meaning must not. */
-const ONNX_TOLERANCE = 1e-4;
 
 export interface ExportContext {
   engine: Pick<EngineClient, 'request'>;
   runs: RunStore;
   atelierVersion: string;
+  /** Fashion-MNIST, for formats that need real images (int8 calibration); absent, those formats explain what is missing. */
+  dataset?: Pick<DatasetStore, 'getSplit'> | undefined;
   /** Tests: runs inside the temporary folder once the weights are on disk (throw to simulate a failure). */
   afterWeightsWritten?: (tempDir: string, format: ExportFormat) => Promise<void> | void;
   /** Tests: the export folder's file-system calls, to provoke errors (EACCES, ENOSPC) that root cannot. */
@@ -50,7 +45,8 @@ export interface ExportRequest {
 
 /** Every file an export of `format` consists of: what `--force` may replace, and nothing else. */
 export function exportedFiles(format: ExportFormat): string[] {
-  return format === 'onnx' ? [METADATA_FILE, ONNX_MODEL_FILE] : [METADATA_FILE, TFJS_MODEL_FILE, TFJS_WEIGHTS_FILE];
+  const { files } = exportFormat(format);
+  return [METADATA_FILE, files.model, ...files.weights];
 }
 
 /**
@@ -87,15 +83,26 @@ async function finishedRun(context: ExportContext, runId: string): Promise<RunRe
   return run;
 }
 
-function checkReproduces(format: ExportFormat, expected: Float32Array, actual: Float32Array, images: number, tolerance: number): number {
+function topClass(values: Float32Array, row: number, classes: number): number {
+  let best = 0;
+  for (let k = 1; k < classes; k++) if (values[row * classes + k]! > values[row * classes + best]!) best = k;
+  return best;
+}
+
+/** Compare the written model's probabilities with the run's; throw unless within the format's tolerance. */
+function checkReproduces(module: ExportFormatModule, expected: Float32Array, actual: Float32Array, images: number): ModelExport['check'] {
   const difference = largestDifference(expected, actual);
-  if (!(difference <= tolerance)) {
+  const classes = expected.length / images;
+  let same = 0;
+  if (actual.length === expected.length) for (let row = 0; row < images; row++) if (topClass(expected, row, classes) === topClass(actual, row, classes)) same++;
+  const { tolerance } = module;
+  if (!(difference <= tolerance.largestDifference) || same < tolerance.sameTopClass * images) {
     throw new AtelierError(
       'export-failed',
-      `The ${format === 'onnx' ? 'ONNX' : 'TF.js'} model written for export does not reproduce the run's predictions (largest probability difference ${difference.toExponential(2)} on ${images} probe images; at most ${tolerance} is allowed). Nothing was saved. This is a bug in Atelier; please report it.`,
+      `The ${module.label} model written for export does not reproduce the run's predictions (largest probability difference ${difference.toExponential(2)}, same most likely class on ${same} of ${images} probe images; at most ${tolerance.largestDifference} and at least ${Math.ceil(tolerance.sameTopClass * images)} are allowed). Nothing was saved. This is a bug in Atelier; please report it.`,
     );
   }
-  return difference;
+  return { images, largestDifference: difference, sameTopClass: same };
 }
 
 async function listFiles(dir: string): Promise<ModelExport['files']> {
@@ -103,73 +110,76 @@ async function listFiles(dir: string): Promise<ModelExport['files']> {
   return Promise.all(names.map(async (name) => ({ name, bytes: (await stat(join(dir, name))).size })));
 }
 
-async function writeOnnxModel(context: ExportContext, run: RunRecord, description: ModelDescription, temp: string): Promise<void> {
-  const model = toOnnx(description, {
-    producerVersion: context.atelierVersion,
-    description: `Fashion-MNIST clothing classifier exported by Atelier ${context.atelierVersion} from run "${run.name}" (${run.preset}).`,
-    inputDescription: '28×28 grayscale images as float32 in [0, 1] (pixel / 255): a light garment on a black background.',
-    outputDescription: `Softmax probabilities for the 10 classes, in this order: ${CLASS_NAMES.join(', ')}.`,
-    metadata: {
-      classes: JSON.stringify(CLASS_NAMES),
-      input_scaling: 'pixel / 255 (0 = black background, 1 = brightest garment pixel)',
-      atelier_version: context.atelierVersion,
-      atelier_run: run.id,
-      atelier_preset: run.preset,
+/** Seeded picks from the training split; a missing dataset says which format needed it. */
+function imageSource(context: ExportContext, module: ExportFormatModule): ExportImageSource {
+  return {
+    async trainingImages(count, seed) {
+      const why = `The ${module.label} export calibrates and checks its quantization on Fashion-MNIST training images`;
+      if (!context.dataset) throw new AtelierError('dataset-missing', `${why}, and this Atelier has no dataset to read them from. Export as TFLite (float32) instead.`);
+      let split;
+      try {
+        split = await context.dataset.getSplit('train');
+      } catch (error) {
+        if (error instanceof AtelierError) throw new AtelierError(error.kind, `${why}: ${error.message}`);
+        throw error;
+      }
+      const random = mulberry32(seed);
+      const picked = new Uint8Array(count * PIXELS_PER_IMAGE);
+      const chosen = new Set<number>();
+      while (chosen.size < Math.min(count, split.count)) chosen.add(Math.floor(random() * split.count));
+      [...chosen].forEach((index, slot) => picked.set(split.images.subarray(index * PIXELS_PER_IMAGE, (index + 1) * PIXELS_PER_IMAGE), slot * PIXELS_PER_IMAGE));
+      return picked;
     },
-  });
-  await writeFileAtomic(join(temp, ONNX_MODEL_FILE), encodeOnnx(model));
+  };
 }
 
 /** Export one run into the folder `request.path`; resolves once the checked export is in place. */
 export async function exportRun(context: ExportContext, request: ExportRequest): Promise<ModelExport> {
   const { runs, engine } = context;
+  const module = exportFormat(request.format);
   const run = await finishedRun(context, request.runId);
   const modelDir = runs.modelDir(run.id);
-  const probe = probeImages();
+  const images = imageSource(context, module);
+  const probe = await module.probe(images);
   const probeCount = probe.length / PIXELS_PER_IMAGE;
-  const description = await engine.request('inspect', { modelDir, includeWeights: request.format === 'onnx', probe });
+  const description = await engine.request('inspect', { modelDir, includeWeights: module.needsWeights, probe });
   assertCompatible(description.inputShapes, description.outputShapes);
   const expected = description.probabilities!;
   const [metrics, evaluation] = await Promise.all([runs.metrics(run.id), runs.evaluation(run.id)]);
   const metadata: ModelMetadata = buildMetadata({
     format: request.format,
-    files: request.format === 'onnx' ? { model: ONNX_MODEL_FILE, weights: [] } : { model: TFJS_MODEL_FILE, weights: [TFJS_WEIGHTS_FILE] },
-    inputShape: description.inputShapes[0]!,
-    outputShape: description.outputShapes[0]!,
+    files: module.files,
+    signature: module.signature(description),
+    extras: module.metadataExtras(),
     run,
     metrics,
     evaluation,
     atelierVersion: context.atelierVersion,
-    onnx: request.format === 'onnx' ? { opset: ONNX_OPSET, irVersion: ONNX_IR_VERSION } : null,
-    inputName: request.format === 'onnx' ? ONNX_INPUT_NAME : null,
-    outputName: request.format === 'onnx' ? ONNX_OUTPUT_NAME : null,
   });
 
-  let difference = 0;
+  let check: ModelExport['check'] = { images: probeCount, largestDifference: 0, sameTopClass: probeCount };
   let files: ModelExport['files'] = [];
   await writeFolderAtomically(request.path, {
     force: request.force,
     foreignEntries: foreignExportEntries,
     ...(context.folderFs ? { fs: context.folderFs } : {}),
     build: async (temp) => {
-      const afterWeights = () => context.afterWeightsWritten?.(temp, request.format);
-      if (request.format === 'tfjs') {
-        await writeTfjsModel(modelDir, temp, `Atelier ${context.atelierVersion}`, afterWeights);
-        await writeJsonAtomic(join(temp, METADATA_FILE), metadata);
-        const copy = await engine.request('inspect', { modelDir: temp, includeWeights: false, probe });
-        difference = checkReproduces('tfjs', expected, copy.probabilities!, probeCount, TFJS_TOLERANCE);
-      } else {
-        await writeOnnxModel(context, run, description, temp);
-        await afterWeights();
-        await writeJsonAtomic(join(temp, METADATA_FILE), metadata);
-        const written = decodeOnnx(await readFile(join(temp, ONNX_MODEL_FILE)));
-        const output = runOnnxReference(written, probe);
-        difference = checkReproduces('onnx', expected, output.data, probeCount, ONNX_TOLERANCE);
-      }
+      await module.write({
+        run,
+        description,
+        modelDir,
+        dir: temp,
+        atelierVersion: context.atelierVersion,
+        images,
+        afterWeights: () => context.afterWeightsWritten?.(temp, request.format),
+      });
+      await writeJsonAtomic(join(temp, METADATA_FILE), metadata);
+      const reproduced = await module.reproduce({ dir: temp, probe, engine });
+      check = checkReproduces(module, expected, reproduced, probeCount);
       files = await listFiles(temp);
     },
   });
-  return { runId: run.id, format: request.format, path: request.path, files, check: { images: probeCount, largestDifference: difference } };
+  return { runId: run.id, format: request.format, path: request.path, files, check };
 }
 
 /** The export as one .zip (for a browser download): built in a private temporary folder, then zipped. */

@@ -4,10 +4,13 @@
  * .onnx, each through a small Python script beside this file. The tests use them; a bundle can
  * ship the same scripts so that a person can re-check an export on their own machine.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { execFile, spawnSync } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const execFileAsync = promisify(execFile);
 
 /** Debian's interpreter, where its python3-* packages live (not a virtualenv's). */
 export const SYSTEM_PYTHON = '/usr/bin/python3';
@@ -53,14 +56,15 @@ function lastJsonLine(stdout: string): unknown {
 
 /**
  * Run `model` in Arm NN on `images` (28×28 bytes each) and return its probabilities
- * (images × classes). `workDir` receives the images and probabilities files.
+ * (images × classes). The images and probabilities pass through files named after `workFile`.
+ * Asynchronous, so that two models can be checked at once on two cores.
  */
-export function runArmnn(model: string, images: Uint8Array, workDir: string, backend = 'CpuRef'): { probabilities: Float32Array; summary: ArmnnSummary } {
-  const imagesFile = join(workDir, 'armnn-images.u8');
-  const outputFile = join(workDir, 'armnn-probabilities.f32');
-  writeFileSync(imagesFile, images);
-  const stdout = execFileSync(SYSTEM_PYTHON, [ARMNN_CHECK_SCRIPT, model, imagesFile, outputFile, '--backend', backend], { encoding: 'utf8', maxBuffer: 1 << 20 });
-  const bytes = readFileSync(outputFile);
+export async function runArmnn(model: string, images: Uint8Array, workFile: string, backend = 'CpuRef'): Promise<{ probabilities: Float32Array; summary: ArmnnSummary }> {
+  const imagesFile = `${workFile}.images.u8`;
+  const outputFile = `${workFile}.probabilities.f32`;
+  await writeFile(imagesFile, images);
+  const { stdout } = await execFileAsync(SYSTEM_PYTHON, [ARMNN_CHECK_SCRIPT, model, imagesFile, outputFile, '--backend', backend], { encoding: 'utf8', maxBuffer: 1 << 20 });
+  const bytes = await readFile(outputFile);
   return { probabilities: new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength)), summary: lastJsonLine(stdout) as ArmnnSummary };
 }
 

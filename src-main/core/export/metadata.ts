@@ -14,6 +14,8 @@ import { PREPROCESSING_DESCRIPTION } from '../photos/preprocess';
 export const METADATA_FILE = 'atelier-model.json';
 
 const ShapeSchema = z.array(z.number().int().nullable());
+const QuantizationSchema = z.object({ scale: z.number(), zeroPoint: z.number().int() });
+export type TensorQuantization = z.infer<typeof QuantizationSchema>;
 
 export const ModelMetadataSchema = z.object({
   kind: z.literal('atelier-model'),
@@ -26,16 +28,25 @@ export const ModelMetadataSchema = z.object({
   /** Class names in the order of the output's scores. */
   classes: z.array(z.string()),
   input: z.object({
-    /** The graph input's name (ONNX); null for TF.js, whose models take a tensor positionally. */
+    /** The graph input's name (ONNX, TFLite); null for TF.js, whose models take a tensor positionally. */
     name: z.string().nullable(),
     /** With the batch dimension first (null = any). */
     shape: ShapeSchema,
-    dtype: z.literal('float32'),
+    dtype: z.enum(['float32', 'int8']),
     layout: z.string(),
     scaling: z.string(),
+    /** The range of the real values (before quantization). */
     range: z.tuple([z.number(), z.number()]),
+    /** int8 files: real = scale × (q − zeroPoint). Absent in exports before TFLite. */
+    quantization: QuantizationSchema.nullable().optional(),
   }),
-  output: z.object({ name: z.string().nullable(), shape: ShapeSchema, meaning: z.string() }),
+  output: z.object({
+    name: z.string().nullable(),
+    shape: ShapeSchema,
+    meaning: z.string(),
+    dtype: z.enum(['float32', 'int8']).optional(),
+    quantization: QuantizationSchema.nullable().optional(),
+  }),
   photoPreprocessing: z.object({ summary: z.string(), steps: z.array(z.string()) }),
   run: z.object({
     id: z.string(),
@@ -54,6 +65,8 @@ export const ModelMetadataSchema = z.object({
     test: z.object({ accuracy: z.number(), loss: z.number(), count: z.number().int(), evaluatedAt: z.string() }).nullable(),
   }),
   onnx: z.object({ opset: z.number().int(), irVersion: z.number().int() }).nullable(),
+  /** TFLite exports: the schema version and whether the model computes in int8. Absent before TFLite. */
+  tflite: z.object({ schemaVersion: z.number().int(), quantization: z.enum(['none', 'int8']) }).nullable().optional(),
 });
 export type ModelMetadata = z.infer<typeof ModelMetadataSchema>;
 
@@ -66,22 +79,55 @@ export const PHOTO_PREPROCESSING: ModelMetadata['photoPreprocessing'] = {
 export interface MetadataSources {
   format: ExportFormat;
   files: ModelMetadata['files'];
-  inputShape: (number | null)[];
-  outputShape: (number | null)[];
+  /** The input and output as the written file has them (see `describeSignature`). */
+  signature: Pick<ModelMetadata, 'input' | 'output'>;
+  extras: Pick<ModelMetadata, 'onnx' | 'tflite'>;
   run: RunRecord;
   metrics: EpochMetrics[];
   evaluation: Evaluation | null;
   atelierVersion: string;
-  onnx: ModelMetadata['onnx'];
+  now?: Date;
+}
+
+const PIXEL_SCALING = 'pixel / 255: Fashion-MNIST bytes (0 = black background, 255 = brightest garment pixel) divided by 255';
+
+/** A model's input and output as atelier-model.json describes them. */
+export function describeSignature(options: {
+  inputShape: (number | null)[];
+  outputShape: (number | null)[];
   inputName: string | null;
   outputName: string | null;
-  now?: Date;
+  dtype: 'float32' | 'int8';
+  inputQuantization: TensorQuantization | null;
+  outputQuantization: TensorQuantization | null;
+}): Pick<ModelMetadata, 'input' | 'output'> {
+  const channelsLast = options.inputShape.length === 4;
+  const q = options.inputQuantization;
+  return {
+    input: {
+      name: options.inputName,
+      shape: options.inputShape,
+      dtype: options.dtype,
+      layout: channelsLast ? 'NHWC: batch, height 28, width 28, one gray channel' : 'NHW: batch, height 28, width 28 (gray)',
+      scaling: q ? `${PIXEL_SCALING}, then quantized: q = round(value / ${q.scale}) + ${q.zeroPoint} (for a byte p: q = p − 128)` : PIXEL_SCALING,
+      range: [0, 1],
+      quantization: q,
+    },
+    output: {
+      name: options.outputName,
+      shape: options.outputShape,
+      meaning: options.outputQuantization
+        ? `Softmax probabilities, one per class, in the order of "classes", as int8: probability = ${options.outputQuantization.scale} × (q − ${options.outputQuantization.zeroPoint}).`
+        : 'Softmax probabilities, one per class, in the order of "classes"; they sum to 1.',
+      dtype: options.dtype,
+      quantization: options.outputQuantization,
+    },
+  };
 }
 
 /** The metadata for one export. */
 export function buildMetadata(sources: MetadataSources): ModelMetadata {
   const { run, evaluation } = sources;
-  const channelsLast = sources.inputShape.length === 4;
   return {
     kind: 'atelier-model',
     metadataVersion: 1,
@@ -90,19 +136,7 @@ export function buildMetadata(sources: MetadataSources): ModelMetadata {
     format: sources.format,
     files: sources.files,
     classes: [...CLASS_NAMES],
-    input: {
-      name: sources.inputName,
-      shape: sources.inputShape,
-      dtype: 'float32',
-      layout: channelsLast ? 'NHWC: batch, height 28, width 28, one gray channel' : 'NHW: batch, height 28, width 28 (gray)',
-      scaling: 'pixel / 255: Fashion-MNIST bytes (0 = black background, 255 = brightest garment pixel) divided by 255',
-      range: [0, 1],
-    },
-    output: {
-      name: sources.outputName,
-      shape: sources.outputShape,
-      meaning: 'Softmax probabilities, one per class, in the order of "classes"; they sum to 1.',
-    },
+    ...sources.signature,
     photoPreprocessing: PHOTO_PREPROCESSING,
     run: {
       id: run.id,
@@ -120,7 +154,7 @@ export function buildMetadata(sources: MetadataSources): ModelMetadata {
       epochs: sources.metrics,
       test: evaluation ? { accuracy: evaluation.accuracy, loss: evaluation.loss, count: evaluation.testCount, evaluatedAt: evaluation.evaluatedAt } : null,
     },
-    onnx: sources.onnx,
+    ...sources.extras,
   };
 }
 

@@ -24,6 +24,8 @@ export interface ModelExchangeOptions {
   atelierVersion: string;
   /** Evaluate a run on the test set and record it (the training service's `evaluation`). */
   evaluate: (runId: string) => Promise<Evaluation>;
+  /** Fashion-MNIST, for the int8 TFLite export's calibration (see `ExportContext.dataset`). */
+  dataset?: ExportContext['dataset'];
   dialogs?: ModelDialogs | undefined;
   /** Tests: see `ExportContext.afterWeightsWritten`. */
   afterWeightsWritten?: ExportContext['afterWeightsWritten'];
@@ -40,8 +42,8 @@ export class ModelExchange {
   }
 
   #context(): ExportContext {
-    const { engine, runs, atelierVersion, afterWeightsWritten, folderFs } = this.#options;
-    return { engine, runs, atelierVersion, ...(afterWeightsWritten ? { afterWeightsWritten } : {}), ...(folderFs ? { folderFs } : {}) };
+    const { engine, runs, atelierVersion, dataset, afterWeightsWritten, folderFs } = this.#options;
+    return { engine, runs, atelierVersion, dataset, ...(afterWeightsWritten ? { afterWeightsWritten } : {}), ...(folderFs ? { folderFs } : {}) };
   }
 
   #serial<T>(work: () => Promise<T>): Promise<T> {

@@ -12,7 +12,7 @@ import { describeModel } from '../../engine/inspect';
 import { largestDifference, probeImages } from '../probe';
 import { TFLITE_OUTPUT_NAME, toTflite } from './convert';
 import { activationQuantization, INT8_INPUT_QUANTIZATION, quantizeTflite } from './quantize';
-import { multiplyByQuantizedMultiplier, quantizeMultiplier, runTfliteReference } from './reference';
+import { doublingHighMul, multiplyByQuantizedMultiplier, quantizeMultiplier, runTfliteReference } from './reference';
 import { BuiltinOperator, decodeTflite, encodeTflite, TensorType } from './schema';
 import { armnnAvailable, runArmnn } from '../external-checks';
 
@@ -139,6 +139,20 @@ describe('int8 arithmetic', () => {
     expect(multiplyByQuantizedMultiplier(-7, 2 ** 30, -1)).toBe(-2);
   });
 
+  it('the 64-bit high multiply, done in doubles, equals the exact BigInt computation', () => {
+    const exact = (a: number, b: number): number => {
+      const product = BigInt(a) * BigInt(b);
+      const nudge = product >= 0n ? 1n << 30n : 1n - (1n << 30n);
+      return Number((product + nudge) / (1n << 31n));
+    };
+    let state = 7;
+    const next = () => ((state = (Math.imul(state, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+    const edges = [0, 1, -1, 2 ** 30, -(2 ** 30), 2 ** 31 - 1, -(2 ** 31), 12_345, -12_345];
+    const cases: [number, number][] = edges.flatMap((a) => edges.filter((b) => b >= 0).map((b): [number, number] => [a, b]));
+    for (let i = 0; i < 20_000; i++) cases.push([Math.floor((next() - 0.5) * 2 ** (1 + Math.floor(next() * 32))), Math.floor(next() * 2 ** 31)]);
+    for (const [a, b] of cases) if (!(a === -(2 ** 31) && b === -(2 ** 31))) expect(doublingHighMul(a, b), `${a} × ${b}`).toBe(exact(a, b));
+  });
+
   it('activation parameters hold 0 exactly and span the calibrated range', () => {
     const relu = activationQuantization(0, 6.375);
     expect(relu.zeroPoint).toEqual([-128]);
@@ -185,7 +199,7 @@ describe.skipIf(!armnnAvailable())('Arm NN runs the files Atelier writes (python
     const { bytes, probe, tfjs } = await written(model, 5, 8);
     const file = join(scratch, `float-${_name}.tflite`);
     writeFileSync(file, bytes);
-    const result = runArmnn(file, probe.bytes, scratch);
+    const result = await runArmnn(file, probe.bytes, file);
     expect(result.summary).toMatchObject({ input: 'float32', images: 8, classes: 10 });
     expect(largestDifference(tfjs, result.probabilities)).toBeLessThan(1e-5);
     model.dispose();
@@ -201,7 +215,7 @@ describe.skipIf(!armnnAvailable())('Arm NN runs the files Atelier writes (python
     const file = join(scratch, `int8-${_name}.tflite`);
     const encoded = encodeTflite(int8);
     writeFileSync(file, encoded);
-    const result = runArmnn(file, probe.bytes, scratch);
+    const result = await runArmnn(file, probe.bytes, file);
     expect(result.summary).toMatchObject({ input: 'int8', images: 8, classes: 10 });
     const reference = Float32Array.from(runTfliteReference(decodeTflite(encoded), Int8Array.from(probe.bytes, (value) => value - 128)).output, (value) => (value + 128) / 256);
     expect(largestDifference(reference, result.probabilities)).toBeLessThanOrEqual(2 / 256 + 1e-6);

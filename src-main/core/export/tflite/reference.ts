@@ -35,13 +35,25 @@ export function quantizeMultiplier(real: number): { multiplier: number; shift: n
 const INT32_MIN = -(2 ** 31);
 const INT32_MAX = 2 ** 31 - 1;
 
-/** gemmlowp's SaturatingRoundingDoublingHighMul: round(a × b / 2^31), exact in 64 bits. */
-function doublingHighMul(a: number, b: number): number {
+/**
+ * gemmlowp's SaturatingRoundingDoublingHighMul: (a × b + nudge) / 2^31 truncated toward zero,
+ * with nudge = 2^30 for a non-negative product and 1 − 2^30 otherwise. The 62-bit product does
+ * not fit a double, so it is split: b = high × 2^16 + low keeps every partial product exact.
+ */
+export function doublingHighMul(a: number, b: number): number {
   if (a === INT32_MIN && b === INT32_MIN) return INT32_MAX;
-  const product = BigInt(a) * BigInt(b);
-  const nudge = product >= 0n ? 1n << 30n : 1n - (1n << 30n);
-  // BigInt division truncates toward zero, as C++'s int64 division does.
-  return Number((product + nudge) / (1n << 31n));
+  const high = Math.floor(b / 65536);
+  const low = b - high * 65536;
+  const top = a * high; // |top| < 2^47: exact
+  const nudge = (a < 0) !== (b < 0) && a !== 0 && b !== 0 ? 1 - 2 ** 30 : 2 ** 30;
+  // a × b + nudge = top × 2^16 + (a × low + nudge) = q × 2^31 + r with 0 ≤ r < 2^31 (floor division).
+  const topQuotient = Math.floor(top / 32768);
+  const rest = (top - topQuotient * 32768) * 65536 + a * low + nudge; // |rest| < 2^49: exact
+  const restQuotient = Math.floor(rest / 2 ** 31);
+  const quotient = topQuotient + restQuotient;
+  const remainder = rest - restQuotient * 2 ** 31;
+  // Floor → truncation toward zero for a negative total with a remainder.
+  return quotient < 0 && remainder !== 0 ? quotient + 1 : quotient;
 }
 
 /** gemmlowp's RoundingDivideByPOT: x / 2^exponent, rounding half away from zero. */
