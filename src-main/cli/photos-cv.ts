@@ -107,7 +107,7 @@ export function formatCrossValidation(report: CrossValidationReport): string {
 
   const { baseline, testAccuracyChange } = result;
   lines.push('');
-  const baseWhat = baseline.trainedHere ? `the same settings without photos${baseline.kept ? ` (${baseline.runId})` : ', run deleted'}` : `${baseline.runName}, the run taught`;
+  const baseWhat = `${report.base.kind === 'preset' ? 'the same settings without photos' : 'the run taught the same epochs without photos'}${baseline.kept ? ` (${baseline.runId})` : ', run deleted'}`;
   if (testAccuracyChange && baseline.testAccuracy !== null) {
     // The verdict is on the mean: one fold model differs from the baseline by its photos and by chance (a point or so on small trainings).
     const verdict = testAccuracyChange.mean >= -0.01 ? 'within the one-point limit' : 'MORE than the one-point limit';
@@ -117,6 +117,7 @@ export function formatCrossValidation(report: CrossValidationReport): string {
   } else {
     lines.push(`Fashion-MNIST test accuracy of ${baseWhat}: ${percent(baseline.testAccuracy)} (no comparison: a model has no test accuracy).`);
   }
+  if (baseline.baseRunTestAccuracy !== null) lines.push(`(The run taught had ${(baseline.baseRunTestAccuracy * 100).toFixed(2)}% before any further epoch.)`);
 
   lines.push('', 'Held-out answers by confidence (top probability):');
   for (const bucket of result.buckets) {

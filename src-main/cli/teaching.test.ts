@@ -143,7 +143,7 @@ describe.skipIf(!haveData)('atelier train --my-photos, teach, photos-eval refusa
     expect(report.result.perFolder.map((folder) => [folder.folder, folder.photos])).toEqual([['dress', 1], ['longsleeve', 1], ['pants', 1], ['shoes', 2], ['t-shirt', 1]]);
     expect(new Set(report.result.predictions.map((prediction) => prediction.path)).size).toBe(6);
     for (const fold of report.result.folds) expect(fold.testAccuracy).toBeGreaterThan(0.3);
-    expect(report.result.baseline).toMatchObject({ trainedHere: true, kept: false });
+    expect(report.result.baseline).toMatchObject({ kept: false, baseRunTestAccuracy: null });
     expect(report.result.buckets.reduce((sum, bucket) => sum + bucket.photos, 0)).toBe(6);
     expect(report.base).toMatchObject({ kind: 'preset', config: { preset: 'tutorial-mlp', epochs: 1, trainLimit: 500 } });
 
@@ -157,11 +157,17 @@ describe.skipIf(!haveData)('atelier train --my-photos, teach, photos-eval refusa
     expect(err).toMatch(/Fold 2\/2: \d\/\d held-out photos right/);
     expect(out).toContain('Left out: 3 refused (the base run trained on them).');
     expect(out).toMatch(/^\s+all\s+3\s/m);
-    expect(out).toMatch(/Fashion-MNIST test accuracy: [\d.]+% for .*, the run taught; fold models [+−][\d.]+ points on average/);
+    expect(out).toMatch(/Fashion-MNIST test accuracy: [\d.]+% for the run taught the same epochs without photos \(\S+\); fold models [+−][\d.]+ points on average/);
+    expect(out).toMatch(/\(The run taught had [\d.]+% before any further epoch\.\)/);
     expect(out).toContain('The threshold in use (NOT_SURE) is 0.7.');
     expect(out).toMatch(/^\s+1\s+\d+\s+\d+\s+\d+\s+[\d.]+%\s+[\d.]+%\s+CV 1\/2 seed 42 · taught \(/m);
     const runs = JSON.parse((await run(['runs', '--json'])).out) as (RunSummary & { parentRunId: string | null })[];
-    expect(runs.filter((summary) => summary.name.startsWith('CV ')).map((summary) => summary.parentRunId)).toEqual([childId, childId]);
+    // Kept: the baseline (taught without photos) and the two folds, all children of the taught run.
+    const kept = runs.filter((summary) => summary.name.startsWith('CV '));
+    expect(kept.map((summary) => summary.parentRunId)).toEqual([childId, childId, childId]);
+    expect(kept.map((summary) => summary.name).sort()).toEqual(['CV 1/2 seed 42 · taught', 'CV 2/2 seed 42 · taught', 'CV base seed 42 · taught without photos']);
+    const baseline = JSON.parse((await run(['runs', '--json'])).out) as (RunSummary & { photos: number })[];
+    expect(baseline.find((summary) => summary.name === 'CV base seed 42 · taught without photos')!.photos).toBe(0);
   });
 
   it('refuses options that do not go together, before any training', async () => {

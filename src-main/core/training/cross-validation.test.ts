@@ -148,8 +148,8 @@ describe('crossValidate (recording fakes)', () => {
     const dropped = recordingDeps();
     const result = await crossValidate(dropped.deps, { photos, folds: 3, seed: 4, base: { kind: 'preset', config }, share: 0.1, keepRuns: false });
     expect(dropped.deleted.sort()).toEqual(['run-0', 'run-1', 'run-2', 'run-3']);
-    expect(dropped.trainings.map((training) => training.overrides.name)).toEqual(['CV base seed 4 · tutorial-mlp', 'CV 1/3 seed 4 · tutorial-mlp', 'CV 2/3 seed 4 · tutorial-mlp', 'CV 3/3 seed 4 · tutorial-mlp']);
-    expect(result.baseline).toMatchObject({ runId: 'run-0', trainedHere: true, kept: false, testAccuracy: 0.8 });
+    expect(dropped.trainings.map((training) => training.overrides.name)).toEqual(['CV base seed 4 · tutorial-mlp without photos', 'CV 1/3 seed 4 · tutorial-mlp', 'CV 2/3 seed 4 · tutorial-mlp', 'CV 3/3 seed 4 · tutorial-mlp']);
+    expect(result.baseline).toMatchObject({ runId: 'run-0', kept: false, testAccuracy: 0.8, baseRunTestAccuracy: null });
     expect(result.testAccuracyChange).toEqual({ mean: 0, worst: 0 });
     expect(result.perFolder.map((folder) => [folder.folder, folder.photos, folder.right])).toEqual([['pants', 2, 0], ['dress', 2, 2], ['shoes', 2, 2]]);
 
@@ -173,13 +173,17 @@ describe('crossValidate (recording fakes)', () => {
     ]);
     expect(result.missingAncestors).toEqual(['gone']);
     expect(result.overall.photos).toBe(4);
-    expect(trainings).toHaveLength(2);
-    for (const training of trainings) {
+    // The baseline teaches the same epochs without photos; then one teaching per fold with its photos.
+    expect(trainings).toHaveLength(3);
+    expect(trainings[0]).toMatchObject({ teach: { runId: 'taught', epochs: 1 }, overrides: { withoutPhotos: true } });
+    expect(trainings[0]!.overrides.photos).toBeUndefined();
+    for (const training of trainings.slice(1)) {
       expect(training.teach).toEqual({ runId: 'taught', share: 0.1, epochs: 1 });
+      expect(training.overrides.withoutPhotos).toBeUndefined();
       for (const photo of training.overrides.photos!) expect([photos[0]!.sha256, photos[3]!.sha256]).not.toContain(photo.sha256);
     }
-    expect(result.baseline).toMatchObject({ runId: 'taught', trainedHere: false, testAccuracy: 0.81 });
-    expect(result.testAccuracyChange!.mean).toBeCloseTo(-0.01);
+    expect(result.baseline).toMatchObject({ runId: 'run-0', testAccuracy: 0.8, baseRunTestAccuracy: 0.81 });
+    expect(result.testAccuracyChange).toEqual({ mean: 0, worst: 0 });
   });
 
   it('ends with a cancelled error when a fold is stopped, and removes that run', async () => {

@@ -48,6 +48,11 @@ export interface TrainingOverrides {
   readonly photos?: readonly TrainingPhoto[];
   /** The run's name instead of "<preset> #<number>". */
   readonly name?: string;
+  /**
+   * Teach only: train the further epochs on Fashion-MNIST alone. Cross-validation compares a taught
+   * model with this one, so that what the photos did is not mixed up with what the extra epochs did.
+   */
+  readonly withoutPhotos?: boolean;
 }
 
 /** What a new run trains from, besides its config. */
@@ -138,7 +143,8 @@ export class TrainingService {
       if (problem) {
         throw new AtelierError('model-incompatible', `${parent.name} cannot be taught with your photos: ${problem}. Train a new model with My photos in Train instead.`);
       }
-      const config: TrainingConfig = { ...parent.config, epochs: request.epochs ?? TEACH_EPOCHS, myPhotos: { share: request.share ?? parent.config.myPhotos?.share ?? DEFAULT_PHOTO_SHARE } };
+      const myPhotos = overrides.withoutPhotos ? null : { share: request.share ?? parent.config.myPhotos?.share ?? DEFAULT_PHOTO_SHARE };
+      const config: TrainingConfig = { ...parent.config, epochs: request.epochs ?? TEACH_EPOCHS, myPhotos };
       return { config, preset: parent.preset, parentRunId: parent.id, initialModelDir: runs.modelDir(parent.id) };
     }, overrides);
   }
