@@ -1,19 +1,24 @@
 /**
- * `atelier export` and `atelier import`: take a trained model elsewhere (TF.js or ONNX, with
- * atelier-model.json) and bring a TF.js model in as a run, through the same calls the app makes.
+ * `atelier export` and `atelier import`: take a trained model elsewhere (TF.js, ONNX or TFLite,
+ * with atelier-model.json) and bring a TF.js model in as a run, through the same calls the app makes.
  */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ExportFormatSchema, type ModelExport, type ModelImport } from '../contract';
 import { AtelierError } from '../core/errors';
+import { EXPORT_FORMATS } from '../core/export/formats';
 import type { CliIo } from './commands';
 import { withAtelier, type CliDeps } from './session';
 
-export const EXPORT_HELP_LINES = `  export --run ID|latest --format tfjs|onnx --out PATH [--force] [--json]
+const FORMAT_CHOICES = ExportFormatSchema.options.join('|');
+
+export const EXPORT_HELP_LINES = `  export --run ID|latest --format ${FORMAT_CHOICES} --out PATH [--force] [--json]
                                Write a finished run's model into the folder PATH (TF.js: model.json +
-                               weights.bin; ONNX: model.onnx, opset 13; both with atelier-model.json),
-                               checked before it is moved into place (PATH's parent folder must exist);
-                               --force replaces a folder holding nothing but an earlier export
+                               weights.bin; ONNX: model.onnx, opset 13; TFLite: model.tflite, float32;
+                               TFLite int8: model.tflite quantized on 500 training images, a quarter of
+                               the size; each with atelier-model.json), checked before it is moved into
+                               place (PATH's parent folder must exist); --force replaces a folder
+                               holding nothing but an earlier export
   import PATH [--json]         Add a TF.js layers model (its folder or model.json) as a run, evaluated
                                on the test set; it must take 28×28 grayscale images and give 10 classes`;
 
@@ -22,9 +27,9 @@ const bytes = (count: number): string => `${count.toLocaleString('en-US')} bytes
 export function formatExport(result: ModelExport, runName: string): string {
   const width = Math.max(...result.files.map((file) => file.name.length));
   return [
-    `Exported run "${runName}" (${result.runId}) as ${result.format === 'onnx' ? 'ONNX' : 'TF.js'} to ${result.path}`,
+    `Exported run "${runName}" (${result.runId}) as ${EXPORT_FORMATS[result.format].label} to ${result.path}`,
     ...result.files.map((file) => `  ${file.name.padEnd(width)}  ${bytes(file.bytes).padStart(15)}`),
-    `Checked: re-loaded and compared with the run's own predictions on ${result.check.images} probe images (largest difference ${result.check.largestDifference.toExponential(1)}).`,
+    `Checked: re-loaded and compared with the run's own predictions on ${result.check.images} probe images (largest difference ${result.check.largestDifference.toExponential(1)}, same most likely class on ${result.check.sameTopClass}).`,
   ].join('\n');
 }
 
@@ -49,7 +54,7 @@ export async function commandExport(args: string[], io: CliIo, deps: CliDeps): P
     strict: true,
   });
   const format = ExportFormatSchema.safeParse(values.format);
-  if (!format.success) throw new AtelierError('invalid-payload', `--format must be tfjs or onnx${values.format ? `, not "${values.format}"` : ''}.`);
+  if (!format.success) throw new AtelierError('invalid-payload', `--format must be one of ${ExportFormatSchema.options.join(', ')}${values.format ? `, not "${values.format}"` : ''}.`);
   if (!values.out) throw new AtelierError('invalid-payload', 'Name the folder to write with --out PATH (it must not exist yet, or use --force to replace a folder holding nothing but an earlier export).');
   const path = resolve(values.out);
   return withAtelier(deps, async (atelier) => {
