@@ -189,18 +189,10 @@ export class PhotoCollection {
    */
   async resolveIds(ids: readonly string[]): Promise<ResolvedPhotos> {
     const scan = await this.#scan();
+    const { matches, problems } = this.#matchAll(ids, scan);
     const entries: PhotoEntry[] = [];
-    const problems: CollectionProblem[] = [];
-    const seen = new Set<string>();
-    for (const id of ids) {
-      const match = this.#match(id, scan);
-      if ('problem' in match) {
-        problems.push(match.problem);
-        continue;
-      }
-      if (seen.has(match.sha256)) continue;
-      seen.add(match.sha256);
-      const loaded = await this.#load(match.sha256, scan);
+    for (const { sha256 } of matches) {
+      const loaded = await this.#load(sha256, scan);
       if ('problem' in loaded) problems.push(loaded.problem);
       else entries.push(loaded.entry);
     }
@@ -230,19 +222,11 @@ export class PhotoCollection {
    */
   async remove(ids: readonly string[]): Promise<RemoveResult> {
     const scan = await this.#scan();
+    const { matches, problems } = this.#matchAll(ids, scan);
     const removed: string[] = [];
-    const problems: CollectionProblem[] = [];
-    const seen = new Set<string>();
-    for (const id of ids) {
-      const match = this.#match(id, scan);
-      if ('problem' in match) {
-        problems.push(match.problem);
-        continue;
-      }
-      if (seen.has(match.sha256)) continue;
-      seen.add(match.sha256);
+    for (const { id, sha256 } of matches) {
       try {
-        await rm(this.#entryPath(match.sha256));
+        await rm(this.#entryPath(sha256));
       } catch (error) {
         const gone = (error as NodeJS.ErrnoException).code === 'ENOENT';
         problems.push({
@@ -251,9 +235,9 @@ export class PhotoCollection {
         });
         continue;
       }
-      const file = scan.files.get(match.sha256);
+      const file = scan.files.get(sha256);
       if (file !== undefined) await rm(join(this.#filesDir, file), { force: true });
-      removed.push(scan.ids.get(match.sha256) ?? match.sha256);
+      removed.push(scan.ids.get(sha256) ?? sha256);
     }
     return { removed, problems };
   }
@@ -408,6 +392,22 @@ export class PhotoCollection {
       };
     }
     return { record, entry: toEntry(record, id, file) };
+  }
+
+  /** Each distinct photo that `ids` name (the first id naming it kept), and a problem for each id that names none. */
+  #matchAll(ids: readonly string[], scan: Scan): { matches: { id: string; sha256: string }[]; problems: CollectionProblem[] } {
+    const matches: { id: string; sha256: string }[] = [];
+    const problems: CollectionProblem[] = [];
+    const seen = new Set<string>();
+    for (const id of ids) {
+      const match = this.#match(id, scan);
+      if ('problem' in match) problems.push(match.problem);
+      else if (!seen.has(match.sha256)) {
+        seen.add(match.sha256);
+        matches.push({ id, sha256: match.sha256 });
+      }
+    }
+    return { matches, problems };
   }
 
   #match(id: string, scan: Scan): { sha256: string } | { problem: CollectionProblem } {
