@@ -222,4 +222,19 @@ test.describe.serial('My photos (browser shell)', () => {
     await damaged.getByRole('button', { name: /^Remove damaged photo / }).click();
     await expect(damaged).toHaveCount(0);
   });
+
+  test('teaching after My photos was emptied elsewhere (the CLI) shows the refusal as the core words it', async ({ page, server }) => {
+    await page.goto(`${server.url}#/models`);
+    await page.getByTestId('run-row').first().getByTestId('run-name').click();
+    const detail = page.getByTestId('run-detail');
+    // This window still counts the photos it listed.
+    await expect(detail.getByTestId('teach')).toBeEnabled();
+    const { stdout } = await atelier(server, ['photos', 'list', '--json']);
+    const { photos } = JSON.parse(stdout) as { photos: { id: string }[] };
+    expect(photos.length).toBeGreaterThan(0);
+    await atelier(server, ['photos', 'remove', ...photos.map((photo) => photo.id)]);
+    await detail.getByTestId('teach').click();
+    await expect(detail.getByTestId('teach-error')).toContainText('My photos has no photos yet');
+    await expect(page).toHaveURL(/#\/models\//);
+  });
 });
