@@ -1,7 +1,8 @@
 /**
  * Export and import in the browser shell: a run trained by the CLI (same data folder) is
- * downloaded as an ONNX .zip from the Models view, a TF.js export is uploaded back as a new run,
- * and a model of the wrong shape is refused with what it has and what is needed.
+ * downloaded as an ONNX .zip and as float and int8 TFLite .zips from the Models view, a TF.js
+ * export is uploaded back as a new run, and a model of the wrong shape is refused with what it
+ * has and what is needed.
  */
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -61,7 +62,16 @@ test.describe.serial('Export and import (browser shell)', () => {
     await page.keyboard.press('ArrowDown');
     await expect(page.getByRole('menuitem', { name: /ONNX/ })).toBeFocused();
     await page.keyboard.press('ArrowDown');
+    await expect(page.getByTestId('export-tflite')).toBeFocused();
+    await page.keyboard.press('ArrowDown');
+    await expect(page.getByTestId('export-tflite-int8')).toBeFocused();
+    await expect(page.getByTestId('export-tflite-int8')).toContainText('TFLite int8');
+    await page.keyboard.press('ArrowDown');
     await expect(tfjs).toBeFocused();
+    // All four formats fit in the window (the menu opens upwards when the row is low).
+    const box = (await page.getByRole('menu').boundingBox())!;
+    expect(box.y).toBeGreaterThanOrEqual(0);
+    expect(box.y + box.height).toBeLessThanOrEqual(760);
     await screenshot(page, 'models-export');
     await page.keyboard.press('Escape');
     await expect(page.getByRole('menu')).toHaveCount(0);
@@ -75,6 +85,27 @@ test.describe.serial('Export and import (browser shell)', () => {
     const { stdout } = await run('unzip', ['-Z1', zip]);
     expect(stdout.trim().split('\n').map((name) => name.split('/').at(-1)).sort()).toEqual(['atelier-model.json', 'model.onnx']);
     await expect(page.getByRole('status')).toContainText(/Downloading fashion-cnn-.*-onnx\.zip .* checked against the run's own predictions/);
+  });
+
+  test('downloads the run as an int8 TFLite .zip: model.tflite a quarter of the float size', async ({ page, server }) => {
+    test.setTimeout(120_000);
+    await page.setViewportSize({ width: 1280, height: 760 });
+    await page.goto(`${server.url}#/models`);
+    const row = page.getByTestId('run-row').first();
+    const sizes: Record<string, number> = {};
+    for (const format of ['tflite', 'tflite-int8'] as const) {
+      await row.getByTestId('run-export').click();
+      const [download] = await Promise.all([page.waitForEvent('download', { timeout: 60_000 }), page.getByTestId(`export-${format}`).click()]);
+      expect(download.suggestedFilename()).toMatch(new RegExp(`^fashion-cnn-\\d{4}-\\d{2}-\\d{2}-${format}\\.zip$`));
+      const zip = join(scratch, download.suggestedFilename());
+      await download.saveAs(zip);
+      const { stdout } = await run('unzip', ['-Zl', zip]);
+      const entry = stdout.split('\n').find((line) => line.endsWith('/model.tflite'))!;
+      sizes[format] = Number(entry.trim().split(/\s+/)[3]);
+      const label = format === 'tflite' ? 'TFLite' : 'TFLite int8';
+      await expect(page.getByRole('status')).toContainText(`: Small CNN #1 as ${label}, checked against the run's own predictions`);
+    }
+    expect(sizes['tflite-int8']! / sizes.tflite!).toBeLessThan(0.3);
   });
 
   test('imports an uploaded TF.js export as a new, evaluated run', async ({ page, server }) => {
