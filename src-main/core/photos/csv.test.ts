@@ -3,61 +3,9 @@ import { describe, expect, it } from 'vitest';
 import type { PhotoResult } from '../../contract';
 import { CLASS_NAMES } from '../fashion-mnist';
 import { csvField, formatCsv, photoCsvHeader, photoResultsCsv, spreadsheetSafe } from './csv';
+import { readCsv } from './csv-test-reader';
 
-/**
- * A small strict RFC 4180 reader, written apart from the writer so that the round trip checks
- * the writer against the RFC and not against itself: records end with CRLF, a quoted field may
- * hold anything with quotes doubled, an unquoted one may hold no quote, comma, CR or LF.
- */
-function readCsv(text: string): string[][] {
-  const records: string[][] = [];
-  let record: string[] = [];
-  let i = 0;
-  const fail = (why: string): never => {
-    throw new Error(`not RFC 4180 at ${i}: ${why} in ${JSON.stringify(text)}`);
-  };
-  while (i < text.length) {
-    let field = '';
-    if (text[i] === '"') {
-      i += 1;
-      for (;;) {
-        if (i >= text.length) fail('unterminated quoted field');
-        if (text[i] === '"') {
-          if (text[i + 1] === '"') {
-            field += '"';
-            i += 2;
-          } else {
-            i += 1;
-            break;
-          }
-        } else {
-          field += text[i];
-          i += 1;
-        }
-      }
-    } else {
-      while (i < text.length && text[i] !== ',' && text[i] !== '\r') {
-        if (text[i] === '"' || text[i] === '\n') fail('quote or bare LF in an unquoted field');
-        field += text[i];
-        i += 1;
-      }
-    }
-    record.push(field);
-    if (text[i] === ',') {
-      i += 1;
-    } else if (text.startsWith('\r\n', i)) {
-      i += 2;
-      records.push(record);
-      record = [];
-    } else {
-      fail('a field must end with a comma or CRLF');
-    }
-  }
-  if (record.length) fail('the last record has no CRLF');
-  return records;
-}
-
-function ok(name: string, path: string | null, probabilities: number[]): PhotoResult {
+function ok(name: string, path: string | null, probabilities: number[], notSure = false): PhotoResult {
   const classIndex = probabilities.indexOf(Math.max(...probabilities));
   return {
     ok: true,
@@ -67,7 +15,7 @@ function ok(name: string, path: string | null, probabilities: number[]): PhotoRe
     className: CLASS_NAMES[classIndex]!,
     confidence: probabilities[classIndex]!,
     probabilities,
-    notSure: false,
+    notSure,
     foundGarment: true,
     notes: [],
     steps: null,
@@ -108,7 +56,7 @@ describe('Classify results as CSV', () => {
     const results: PhotoResult[] = [
       ok('pants.jpg', '/home/me/photos/pants.jpg', probabilities),
       { ok: false, name: 'half.jpg', path: null, error: { kind: 'photo-corrupt', message: 'half.jpg: the file is damaged or cut short — download it again.' } },
-      { ...ok('dropped.png', null, probabilities), notSure: true },
+      ok('dropped.png', null, probabilities, true),
     ];
     const rows = readCsv(photoResultsCsv(results));
     expect(rows[0]).toEqual(['file', 'class', 'confidence', 'not sure', ...CLASS_NAMES, 'error']);
