@@ -8,15 +8,19 @@ import { parseArgs } from 'node:util';
 import type { Atelier } from '../app';
 import { PHOTO_MAX_PATHS, type PhotoBatch, type PhotoPreprocessing, type PhotoResult } from '../contract';
 import { CLASS_NAMES } from '../core/fashion-mnist';
-import { AtelierError } from '../core/errors';
+import { AtelierError, toErrorInfo } from '../core/errors';
+import { writeFileAtomic } from '../core/fs-atomic';
+import { photoResultsCsv } from '../core/photos/csv';
 import { collectPhotoPaths } from '../core/photos/decode';
 import { fileSha256, photosSeenBy, type RunLineage, type SeenPhotos } from '../core/training/cross-validation';
 import type { CliIo } from './commands';
 import { withAtelier, type CliDeps } from './session';
 
-export const PHOTOS_HELP_LINES = `  classify [--run ID|latest] FILE|DIR... [--json] [--naive]
+export const PHOTOS_HELP_LINES = `  classify [--run ID|latest] FILE|DIR... [--json] [--naive] [--csv FILE|-]
                                Classify clothing photos (folders: the photos in them) with the run chosen
-                               in Models, or --run; --json prints one JSON object per photo
+                               in Models, or --run; --json prints one JSON object per photo; --csv FILE
+                               also saves them as CSV (file path, class, confidence, not sure, the ten
+                               probabilities, error; one row per photo), --csv - prints only the CSV
   photos-eval DIR [--run ID|latest] [--json] [--naive]
                                Top-1 accuracy on a folder of class folders laid out like real-photos
                                (t-shirt, pants, longsleeve, dress, outwear, shirt, shoes), overall and per
@@ -96,23 +100,48 @@ async function runOption(deps: CliDeps, atelier: Atelier, run: string | undefine
   return run === undefined ? undefined : deps.resolveRun(atelier, run);
 }
 
+/** Save the CSV at `path` in one piece (a reader never sees half of it), or say why it could not be. */
+async function saveCsv(path: string, csv: string): Promise<void> {
+  try {
+    await writeFileAtomic(path, csv);
+  } catch (error) {
+    const info = toErrorInfo(error);
+    if (info.kind === 'disk-full') throw new AtelierError('disk-full', `${path}: the CSV could not be saved, the disk is full — free some space or name a file on another disk.`, { cause: error });
+    const code = (error as { code?: string }).code;
+    const why = code === 'EISDIR' ? 'it is a folder' : code === 'EACCES' || code === 'EPERM' ? 'no permission to write there' : code === 'ENOTDIR' ? 'part of the path is a file, not a folder' : info.message;
+    throw new AtelierError('export-failed', `${path}: the CSV could not be saved (${why}) — name a file in a folder you can write to.`, { cause: error });
+  }
+}
+
 export async function commandClassify(args: string[], io: CliIo, deps: CliDeps): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
-    options: { run: { type: 'string' }, json: { type: 'boolean', default: false }, naive: { type: 'boolean', default: false } },
+    options: { run: { type: 'string' }, json: { type: 'boolean', default: false }, naive: { type: 'boolean', default: false }, csv: { type: 'string' } },
     allowPositionals: true,
     strict: true,
   });
   if (positionals.length === 0) throw new AtelierError('invalid-payload', 'Name the photos (or folders of photos) to classify: atelier classify [--run ID|latest] FILE...');
+  const csvToStdout = values.csv === '-';
+  if (csvToStdout && values.json) throw new AtelierError('invalid-config', '--csv - prints CSV and --json prints JSON, both on standard output; choose one, or save the CSV to a file with --csv FILE.');
+  if (values.csv === '') throw new AtelierError('invalid-config', 'Name the CSV file after --csv (or --csv - to print it).');
+  const csvPath = values.csv === undefined || csvToStdout ? null : resolve(values.csv);
   return withAtelier(deps, async (atelier) => {
     const runId = await runOption(deps, atelier, values.run);
     const batch = await classifyAll(deps, atelier, positionals.map((path) => resolve(path)), runId, preprocessingOf(values.naive));
-    if (values.json) {
+    const csv = values.csv === undefined ? null : photoResultsCsv(batch.results, batch.classNames);
+    if (csv !== null && csvToStdout) {
+      // io.out ends the text with LF: the CSV's last CRLF loses its LF here to stay RFC 4180.
+      io.out(csv.slice(0, -1));
+    } else if (values.json) {
       for (const result of batch.results) io.out(JSON.stringify(photoJson(result)));
     } else {
       io.out(`Classified with "${batch.run.name}" (${batch.run.id}${batch.run.testAccuracy === null ? '' : `, ${percent(batch.run.testAccuracy)} on the test set`}):`);
       const width = Math.min(60, Math.max(...batch.results.map((result) => (result.path ?? result.name).length)));
       for (const result of batch.results) io.out(formatPhotoLine(result, width));
+    }
+    if (csv !== null && csvPath !== null) {
+      await saveCsv(csvPath, csv);
+      if (!values.json) io.out(`Saved ${batch.results.length} ${batch.results.length === 1 ? 'row' : 'rows'} as CSV to ${csvPath}`);
     }
     return batch.results.every((result) => result.ok) ? 0 : 1;
   });
