@@ -3,6 +3,8 @@
  */
 import { app, BrowserWindow, dialog } from 'electron';
 import { createAtelier } from './app';
+import type { ExportFormat } from './contract';
+import { EXPORT_FORMATS } from './core/export/formats';
 import { registerIpc } from './ipc/register';
 import { engineWorkerUrl } from './locations';
 import { createMainWindow, isTrustedFrame, setupSecurity } from './window';
@@ -55,9 +57,9 @@ async function pickDatasetFolder(): Promise<string | null> {
 }
 
 /** The save dialog for a model export: the name typed becomes the export folder. */
-async function chooseExportPath({ defaultName, format }: { defaultName: string; format: 'tfjs' | 'onnx' }): Promise<string | null> {
+async function chooseExportPath({ defaultName, format }: { defaultName: string; format: ExportFormat }): Promise<string | null> {
   const options: Electron.SaveDialogOptions = {
-    title: format === 'onnx' ? 'Export the model as ONNX' : 'Export the model as TF.js',
+    title: `Export the model as ${EXPORT_FORMATS[format].label}`,
     buttonLabel: 'Export',
     defaultPath: defaultName,
     message: 'Atelier creates a folder with this name holding the model and atelier-model.json.',
