@@ -5,6 +5,8 @@
  */
 import { getContext, setContext } from 'svelte';
 import type { AtelierBridge, PhotoBatch, PhotoProgress, PhotoResult } from '../../../src-main/contract';
+import { CLASS_NAMES } from '../../../src-main/core/fashion-mnist';
+import { photoResultsCsv } from '../../../src-main/core/photos/csv';
 import { ApiError, unwrap } from './api';
 import { collectDropped, fileToBase64, pastedName, planUploads, type NamedFile } from './photo-inputs';
 
@@ -55,6 +57,14 @@ export class ClassifyState {
     return ids.map((id) => this.answeringRuns[id]).filter((run): run is PhotoBatch['run'] => run !== undefined);
   });
   readonly failed = $derived(this.cards.filter((card) => !card.ok).length);
+
+  /**
+   * The cards as CSV, in the order shown, errors included. A card's file is its path when it came
+   * from disk (the desktop app), else the name as dropped (the browser never learns paths).
+   */
+  toCsv(): string {
+    return photoResultsCsv(this.cards, this.classNames.length > 0 ? this.classNames : CLASS_NAMES);
+  }
 
   clear(): void {
     this.cards = [];
