@@ -10,6 +10,7 @@ import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Page } from '@playwright/test';
 import sharp from 'sharp';
+import { readCsv } from '../src-main/core/photos/csv-test-reader';
 import { ROOT, expect, test, testPhoto, type AtelierServer, screenshot } from './fixtures';
 
 const run = promisify(execFile);
@@ -104,6 +105,45 @@ test.describe.serial('Classify your own photos (browser shell)', () => {
     await page.getByTestId('photo-file-input').setInputFiles([{ name: shoe.name, mimeType: shoe.type, buffer: Buffer.from(shoe.base64, 'base64') }]);
     await expect(page.getByTestId('photo-card')).toHaveCount(3);
     await expect(page.getByTestId('photo-grid').locator('article').first()).toHaveAttribute('aria-label', new RegExp(`^${shoe.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:`));
+  });
+
+  test('Save as CSV downloads the header and one row per card, in the order shown, the unusable file with its error', async ({ page, server }) => {
+    test.setTimeout(120_000);
+    await page.goto(`${server.url}#/classify`);
+    const save = page.getByTestId('classify-save-csv');
+    await expect(save).toBeDisabled();
+
+    // The model trained in the previous test answers. A comma and quotes in one name, a formula in another.
+    const pants = { ...photo('pants'), name: 'pants, "front".jpg' };
+    const formula = { ...photo('shoes'), name: '=1+1.jpg' };
+    await dropFiles(page, [pants, truncated(), formula]);
+    await expect(page.getByTestId('photo-card')).toHaveCount(2);
+    await expect(page.getByTestId('photo-error')).toHaveCount(1);
+    const shown = await page.getByTestId('photo-grid').locator('article').evaluateAll((cards) => cards.map((card) => (card.getAttribute('aria-label') ?? '').split(':')[0]));
+    expect(shown).toEqual(['pants, "front".jpg', 'half-downloaded.jpg', '=1+1.jpg']);
+
+    // From the keyboard: the button is focusable and Enter saves.
+    await save.focus();
+    const [download] = await Promise.all([page.waitForEvent('download'), page.keyboard.press('Enter')]);
+    expect(download.suggestedFilename()).toMatch(/^atelier-classify-\d{4}-\d{2}-\d{2}-\d{4}\.csv$/);
+    const rows = readCsv(readFileSync(await download.path(), 'utf8'));
+    const classNames = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
+    expect(rows[0]).toEqual(['file', 'class', 'confidence', 'not sure', ...classNames, 'error']);
+    expect(rows).toHaveLength(1 + 3);
+    // The browser never learns paths: the file is the name as dropped; a formula gets an apostrophe.
+    expect(rows.slice(1).map((row) => row[0])).toEqual(['pants, "front".jpg', 'half-downloaded.jpg', "'=1+1.jpg"]);
+    const cardClasses = (await page.getByTestId('photo-class').allTextContents()).map((text) => text.trim());
+    expect([rows[1]![1], rows[3]![1]]).toEqual(cardClasses);
+    for (const row of [rows[1]!, rows[3]!]) {
+      expect(row[2]).toMatch(/^[01]\.\d{6}$/);
+      expect(['true', 'false']).toContain(row[3]);
+      expect(row[14]).toBe('');
+    }
+    expect(rows[2]!.slice(1, 14).every((field) => field === '')).toBe(true);
+    expect(rows[2]![14]).toMatch(/^photo-corrupt: .*half-downloaded\.jpg.*damaged or cut short/);
+
+    await page.getByRole('button', { name: 'Clear' }).click();
+    await expect(save).toBeDisabled();
   });
 
   test('250 photos opened at once (sent as three calls) appear in the order they were chosen', async ({ page, server }) => {
