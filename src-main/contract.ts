@@ -251,6 +251,9 @@ export const SampleFilterSchema = z
   })
   .strict();
 
+export const SampleOrderSchema = z.enum(['index', 'loss']);
+export type SampleOrder = z.infer<typeof SampleOrderSchema>;
+
 export const EvaluationSamplesSchema = z.object({
   total: z.number().int(),
   offset: z.number().int(),
@@ -682,6 +685,8 @@ export const calls = {
         offset: z.number().int().min(0),
         count: z.number().int().min(1).max(200),
         filter: SampleFilterSchema.optional(),
+        /** 'index' (default): test-set order. 'loss': highest loss (−log p(true class)) first, ties by index — the worst mistakes. */
+        sort: SampleOrderSchema.optional(),
       })
       .strict(),
     output: EvaluationSamplesSchema,

@@ -10,6 +10,7 @@ import type { DatasetStore } from '../dataset/store';
 import type { EngineClient } from '../engine/client';
 import type { TestEvaluation } from '../engine/protocol';
 import { argmax } from '../evaluation/metrics';
+import { selectSamples, type SampleFilter, type SampleOrder } from '../evaluation/samples';
 import { AtelierError, toErrorInfo } from '../errors';
 import type { RunStore } from '../runs/store';
 import type { ExtraImages } from '../engine/train';
@@ -300,8 +301,8 @@ export class TrainingService {
     return evaluation;
   }
 
-  /** Test images with their predictions, filtered (confusion-matrix cell, right/wrong) and paged. */
-  async samples(request: { runId: string; offset: number; count: number; filter?: { trueClass: number | null; predictedClass: number | null; correct: boolean | null } }): Promise<EvaluationSamples> {
+  /** Test images with their predictions, filtered (confusion-matrix cell, right/wrong), in test-set order or worst first, and paged. */
+  async samples(request: { runId: string; offset: number; count: number; filter?: SampleFilter; sort?: SampleOrder }): Promise<EvaluationSamples> {
     let probabilities = await this.#options.runs.predictions(request.runId);
     if (!probabilities) {
       await this.evaluation(request.runId);
@@ -310,16 +311,7 @@ export class TrainingService {
     if (!probabilities) throw new AtelierError('no-model', `Run ${request.runId} has no evaluation to show.`);
     const test = await this.#options.dataset.getSplit('test');
     const count = Math.min(test.count, probabilities.length / CLASS_COUNT);
-    const filter = request.filter;
-    const matching: number[] = [];
-    for (let index = 0; index < count; index++) {
-      const label = test.labels[index]!;
-      const predicted = argmax(probabilities, index * CLASS_COUNT, CLASS_COUNT);
-      if (filter?.trueClass != null && label !== filter.trueClass) continue;
-      if (filter?.predictedClass != null && predicted !== filter.predictedClass) continue;
-      if (filter?.correct != null && (label === predicted) !== filter.correct) continue;
-      matching.push(index);
-    }
+    const matching = selectSamples(probabilities, test.labels, count, CLASS_COUNT, request.filter, request.sort ?? 'index');
     const page = matching.slice(request.offset, request.offset + request.count);
     const pixels = new Uint8Array(page.length * PIXELS_PER_IMAGE);
     const items = page.map((index, position) => {
