@@ -3,7 +3,7 @@
  * predictions and the images of a chosen confusion cell. Loads return the `settleLatest` cancel so
  * the view's effects drop an answer that a newer choice has overtaken.
  */
-import type { AtelierBridge, Evaluation, EvaluationSamples, RunSummary } from '../../../src-main/contract';
+import type { AtelierBridge, Evaluation, EvaluationSamples, RunSummary, SampleOrder } from '../../../src-main/contract';
 import { errorMessage, unwrap } from './api';
 import { settleLatest } from './latest';
 import { decodeSamples, type SampleItem } from './samples';
@@ -11,6 +11,8 @@ import { decodeSamples, type SampleItem } from './samples';
 /** The tutorial's figure: 5 rows × 3 columns of (image, probabilities). */
 export const GRID_PAGE = 15;
 export const CELL_PAGE = 24;
+/** Worst mistakes: as many a page as the tutorial's grid. */
+export const WORST_PAGE = 15;
 
 export interface SamplePage {
   total: number;
@@ -39,6 +41,10 @@ export class EvaluationState {
   cellOffset = $state(0);
   cellSamples = $state.raw<SamplePage | null>(null);
   cellError = $state<string | null>(null);
+
+  worstOffset = $state(0);
+  worst = $state.raw<SamplePage | null>(null);
+  worstError = $state<string | null>(null);
 
   /** Runs with a model that is not being trained. */
   readonly evaluable = $derived(this.runs.filter((run) => run.hasModel && run.status !== 'running' && run.status !== 'evaluating'));
@@ -77,6 +83,8 @@ export class EvaluationState {
     this.grid = null;
     this.selectedCell = null;
     this.gridOffset = 0;
+    this.worst = null;
+    this.worstOffset = 0;
     return settleLatest(unwrap(this.#bridge.evaluation.get({ runId: id })), {
       value: (value) => (this.evaluation = value),
       error: (message) => (this.error = message),
@@ -102,8 +110,17 @@ export class EvaluationState {
     });
   }
 
-  async #samples(id: string, offset: number, count: number, filter: { trueClass: number | null; predictedClass: number | null; correct: boolean | null }): Promise<SamplePage> {
-    const page: EvaluationSamples = await unwrap(this.#bridge.evaluation.samples({ runId: id, offset, count, filter }));
+  /** The test images the model got wrong, highest loss first (the core sorts all 10,000), a page at a time. */
+  loadWorst(id: string, offset: number): () => void {
+    this.worstError = null;
+    return settleLatest(this.#samples(id, offset, WORST_PAGE, { trueClass: null, predictedClass: null, correct: false }, 'loss'), {
+      value: (page) => (this.worst = page),
+      error: (message) => (this.worstError = message),
+    });
+  }
+
+  async #samples(id: string, offset: number, count: number, filter: { trueClass: number | null; predictedClass: number | null; correct: boolean | null }, sort: SampleOrder = 'index'): Promise<SamplePage> {
+    const page: EvaluationSamples = await unwrap(this.#bridge.evaluation.samples({ runId: id, offset, count, filter, sort }));
     return { total: page.total, items: decodeSamples(page) };
   }
 
