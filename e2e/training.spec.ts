@@ -213,6 +213,7 @@ test.describe.serial('Train, Evaluate and Models (browser shell)', () => {
     const completed = page.locator('[data-testid="run-row"]').filter({ has: page.locator('[data-testid="run-status"]', { hasText: 'completed' }) });
     await completed.nth(0).getByTestId('run-compare').check();
     await completed.nth(1).getByTestId('run-compare').check();
+    await page.getByTestId('compare-open').click();
     await expect.poll(() => points(page, 'compare-loss')).toBeGreaterThanOrEqual(2);
     await screenshot(page, 'models');
 

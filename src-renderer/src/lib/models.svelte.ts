@@ -3,8 +3,9 @@
  * whose details are open (the address says which: #/models/<run id>), and the row actions (make
  * active, delete) with their outcome as a notice or an error.
  */
-import type { AtelierBridge, RunDetail, RunSummary } from '../../../src-main/contract';
+import type { AtelierBridge, Evaluation, RunDetail, RunSummary } from '../../../src-main/contract';
 import { errorMessage, unwrap } from './api';
+import { COMPARE_LIMIT } from './compare';
 
 export type RunSortKey = 'date' | 'accuracy';
 
@@ -20,9 +21,17 @@ export class ModelsState {
   confirmingDelete = $state<string | null>(null);
   /** The run a make-active or delete is under way for (every row's actions wait). */
   working = $state<string | null>(null);
-  /** Up to two runs whose curves are overlaid, oldest pick first. */
+  /** The runs picked for comparing (up to `COMPARE_LIMIT`), first pick first: deltas are against the first. */
   compared = $state.raw<string[]>([]);
+  /** Compare was pressed: the comparison shows, and follows the picks while two or more stay picked. */
+  comparing = $state(false);
+  /** The two picked runs whose confusion matrices are subtracted (B − A); the first two picks unless chosen. */
+  diffA = $state<string | null>(null);
+  diffB = $state<string | null>(null);
   details = $state.raw<Record<string, RunDetail>>({});
+  /** Test-set evaluations of compared runs, and why a run's could not be had. */
+  evaluations = $state.raw<Record<string, Evaluation>>({});
+  evaluationErrors = $state.raw<Record<string, string>>({});
   /** The run whose details are open, from the address. */
   selected = $state<string | null>(null);
 
@@ -37,9 +46,19 @@ export class ModelsState {
   readonly anyTraining = $derived(this.runs.some((run) => run.status === 'running' || run.status === 'evaluating'));
   readonly selectedRun = $derived(this.runs.find((run) => run.id === this.selected) ?? null);
   readonly comparedRuns = $derived(this.compared.map((id) => this.runs.find((run) => run.id === id)).filter((run): run is RunSummary => run !== undefined));
+  readonly showComparison = $derived(this.comparing && this.comparedRuns.length >= 2);
+  /** The pair the confusion difference shows: the chosen runs while both are picked and distinct, else the first two picks. */
+  readonly diffPair = $derived.by((): [string, string] | null => {
+    const ids = this.comparedRuns.map((run) => run.id);
+    if (ids.length < 2) return null;
+    const a = this.diffA && ids.includes(this.diffA) ? this.diffA : ids[0]!;
+    const b = this.diffB && ids.includes(this.diffB) && this.diffB !== a ? this.diffB : ids.find((id) => id !== a)!;
+    return [a, b];
+  });
 
   readonly #bridge: AtelierBridge;
   readonly #fetching = new Set<string>();
+  readonly #evaluating = new Set<string>();
 
   constructor(bridge: AtelierBridge) {
     this.#bridge = bridge;
@@ -66,6 +85,10 @@ export class ModelsState {
       if (runId) {
         const { [runId]: _stale, ...rest } = this.details;
         this.details = rest;
+        const { [runId]: _staleEvaluation, ...otherEvaluations } = this.evaluations;
+        this.evaluations = otherEvaluations;
+        const { [runId]: _staleError, ...otherErrors } = this.evaluationErrors;
+        this.evaluationErrors = otherErrors;
       }
       void this.load(true);
     });
@@ -125,7 +148,36 @@ export class ModelsState {
   }
 
   toggleCompare(id: string, on: boolean): void {
-    this.compared = on ? [...this.compared.filter((one) => one !== id), id].slice(-2) : this.compared.filter((one) => one !== id);
+    const others = this.compared.filter((one) => one !== id);
+    this.compared = on && others.length < COMPARE_LIMIT ? [...others, id] : others;
+    if (this.compared.length < 2) this.comparing = false;
+  }
+
+  /** Whether a run's checkbox can be ticked: it has epochs to show, and the limit is not reached. */
+  canPick(run: RunSummary): boolean {
+    return run.epochsCompleted > 0 && (this.compared.includes(run.id) || this.compared.length < COMPARE_LIMIT);
+  }
+
+  /**
+   * Fetch the test-set evaluations of the compared runs that have a model and are not training
+   * (evaluation.get evaluates a run the first time, which the engine does between trainings).
+   */
+  loadComparedEvaluations(): void {
+    if (!this.showComparison) return;
+    for (const run of this.comparedRuns) {
+      const id = run.id;
+      if (!run.hasModel || run.status === 'running' || run.status === 'evaluating') continue;
+      if (this.evaluations[id] || this.evaluationErrors[id] || this.#evaluating.has(id)) continue;
+      this.#evaluating.add(id);
+      unwrap(this.#bridge.evaluation.get({ runId: id }))
+        .then((evaluation) => {
+          this.evaluations = { ...this.evaluations, [id]: evaluation };
+        })
+        .catch((caught: unknown) => {
+          this.evaluationErrors = { ...this.evaluationErrors, [id]: errorMessage(caught) };
+        })
+        .finally(() => this.#evaluating.delete(id));
+    }
   }
 
   /** Fetch the details of the compared runs and the selected one that are not loaded yet. */
