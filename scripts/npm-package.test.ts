@@ -9,7 +9,7 @@
  * tests.
  */
 import { spawn, spawnSync, type ChildProcess, type SpawnSyncReturns } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -225,10 +225,19 @@ describe.skipIf(skipReason !== null)('the npm tarball, installed globally into a
       console.warn(`Skipping \`atelier classify\`: no photos at ${folder}.`);
       context.skip();
     }
-    const photo = join(folder, readdirSync(folder).filter((name) => /\.(jpe?g|png)$/i.test(name)).sort()[0]!);
-    const classify = atelier(['classify', photo]);
-    expectSucceeded(classify, 'atelier classify');
-    expect(classify.stdout).toMatch(/T-shirt\/top|Trouser|Pullover|Dress|Coat|Sandal|Shirt|Sneaker|Bag|Ankle boot/);
+    // A copy outside the checkout: the output names the photo's path, and nothing the installed
+    // copy prints may point into the checkout.
+    const name = readdirSync(folder).filter((file) => /\.(jpe?g|png)$/i.test(file)).sort()[0]!;
+    const photoDir = mkdtempSync(join(tmpdir(), 'atelier-photo-'));
+    try {
+      const photo = join(photoDir, name);
+      copyFileSync(join(folder, name), photo);
+      const classify = atelier(['classify', photo]);
+      expectSucceeded(classify, 'atelier classify');
+      expect(classify.stdout).toMatch(/T-shirt\/top|Trouser|Pullover|Dress|Coat|Sandal|Shirt|Sneaker|Bag|Ankle boot/);
+    } finally {
+      rmSync(photoDir, { recursive: true, force: true });
+    }
   });
 
   it('left the folder it ran from empty', () => {
