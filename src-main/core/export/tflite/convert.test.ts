@@ -168,7 +168,9 @@ describe('TFLite int8 quantizer', () => {
   it('quantizes the CNN: int8 input/output, per-channel weights, int32 biases, the fixed softmax output, and stays close to float', async () => {
     const model = cnn();
     const { bytes, probe, tfjs } = await written(model, 3, 24);
-    const float = decodeTflite(bytes);
+    // Read from a Node Buffer, as from a file: its slice() is a view of the whole file, which once
+    // gave the quantizer every weight of the file instead of one tensor's.
+    const float = decodeTflite(Buffer.from(bytes));
     const int8 = decodeTflite(encodeTflite(quantizeTflite(float, { calibration: byteProbe(64, 99).real, percentile: 1 })));
     const graph = int8.subgraph;
     const input = graph.tensors[graph.inputs[0]!]!;

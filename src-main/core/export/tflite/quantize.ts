@@ -101,7 +101,8 @@ function calibrate(model: TfliteModel, calibration: Float32Array, percentile: nu
 
 function floatValues(model: TfliteModel, tensor: TfliteTensor): Float32Array {
   const bytes = model.buffers[tensor.buffer]!;
-  return new Float32Array(bytes.slice().buffer);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return Float32Array.from({ length: bytes.byteLength / 4 }, (_, i) => view.getFloat32(i * 4, true));
 }
 
 function int8Bytes(values: ArrayLike<number>): Uint8Array {

@@ -312,9 +312,10 @@ class Table {
     const { start, length } = this.#vector(slot);
     return Array.from({ length }, (_, i) => Number(this.bb.readInt64(start + 8 * i)));
   }
+  /** A copy: the file's bytes may be a Node Buffer, whose slice() is a view sharing (and exposing) the whole file. */
   bytes(slot: number): Uint8Array {
     const { start, length } = this.#vector(slot);
-    return this.bb.bytes().slice(start, start + length);
+    return new Uint8Array(this.bb.bytes().subarray(start, start + length));
   }
   tables(slot: number): Table[] {
     const { start, length } = this.#vector(slot);
