@@ -4,8 +4,8 @@
  * accelerators). Input and output are int8 with the scale and zero point the file and
  * atelier-model.json state.
  *
- * Calibration and the re-check use real Fashion-MNIST training images (seeded, two disjoint
- * samples): quantization is fitted to the data the model sees, and random probe images would
+ * Calibration and the re-check use real Fashion-MNIST training images (two samples with their
+ * own seeds; drawn independently from 60,000, they share about two images): quantization is fitted to the data the model sees, and random probe images would
  * push activations past the calibrated ranges and say nothing about the model's real behaviour.
  */
 import { join } from 'node:path';
@@ -22,7 +22,7 @@ import type { ExportFormatModule, ExportImageSource } from './types';
 /** Calibration: how many training images, picked with which seed. */
 export const CALIBRATION_IMAGES = 500;
 const CALIBRATION_SEED = 18;
-/** The re-check: other training images than the calibration's. */
+/** The re-check: a second sample, drawn with its own seed. */
 const CHECK_IMAGES = 200;
 const CHECK_SEED = 1818;
 /**
