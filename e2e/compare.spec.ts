@@ -89,7 +89,7 @@ test.describe.serial('Compare runs and worst mistakes (browser shell)', () => {
     await expect(items.first()).toHaveAttribute('data-correct', 'false');
     const firstTrue = await items.first().getByTestId('worst-true').textContent();
     await expect(items.first().getByTestId('worst-predicted')).not.toHaveText(firstTrue!);
-    const losses = await items.evaluateAll((lis) => lis.map((li) => Number((li as HTMLElement).dataset.loss)));
+    const losses = await items.evaluateAll((lis) => lis.map((li) => Number(li.getAttribute('data-loss'))));
     for (let index = 1; index < losses.length; index++) expect(losses[index]).toBeLessThanOrEqual(losses[index - 1]!);
     // Confidently wrong: the first gave the true class well under a tenth.
     expect(losses[0]).toBeGreaterThan(Math.log(10));
