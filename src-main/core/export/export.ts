@@ -9,7 +9,7 @@ import { lstat, mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ExportFormat, ModelArchive, ModelExport } from '../../contract';
-import { PIXELS_PER_IMAGE } from '../fashion-mnist';
+import { CLASS_NAMES, PIXELS_PER_IMAGE } from '../fashion-mnist';
 import type { DatasetStore } from '../dataset/store';
 import type { EngineClient } from '../engine/client';
 import { AtelierError } from '../errors';
@@ -17,11 +17,12 @@ import { writeJsonAtomic } from '../fs-atomic';
 import { mulberry32 } from '../random';
 import type { RunRecord, RunStore } from '../runs/store';
 import { writeFolderAtomically, type FolderFs } from './atomic-folder';
+import { bundleFiles, SAMPLE_COUNT, samplesAsReal, writeBundle, type SampleImages } from './bundle';
 import { assertCompatible } from './compat';
 import { exportFormat, type ExportFormatModule } from './formats';
 import type { ExportImageSource } from './formats/types';
 import { buildMetadata, METADATA_FILE, readMetadata, type ModelMetadata } from './metadata';
-import { largestDifference } from './probe';
+import { largestDifference, probeImages } from './probe';
 import { createZip } from './zip';
 
 export interface ExportContext {
@@ -45,8 +46,8 @@ export interface ExportRequest {
 
 /** Every file an export of `format` consists of: what `--force` may replace, and nothing else. */
 export function exportedFiles(format: ExportFormat): string[] {
-  const { files } = exportFormat(format);
-  return [METADATA_FILE, files.model, ...files.weights];
+  const module = exportFormat(format);
+  return [METADATA_FILE, module.files.model, ...module.files.weights, ...bundleFiles(module.bundleCheck)];
 }
 
 /**
@@ -61,7 +62,24 @@ export async function foreignExportEntries(dir: string, entries: string[]): Prom
   for (const entry of [...entries].sort()) {
     const info = await lstat(join(dir, entry)).catch(() => null);
     if (info?.isFile() && own.has(entry)) continue;
+    // A folder of the export's own (samples/) may be replaced only when it holds nothing else.
+    const ownFolder = info?.isDirectory() && [...own].some((path) => path.startsWith(`${entry}/`));
+    if (ownFolder) {
+      foreign.push(...(await foreignExportEntriesIn(dir, entry, own)));
+      continue;
+    }
     foreign.push(info?.isDirectory() ? `${entry}/` : entry);
+  }
+  return foreign;
+}
+
+async function foreignExportEntriesIn(dir: string, folder: string, own: Set<string>): Promise<string[]> {
+  const foreign: string[] = [];
+  for (const name of (await readdir(join(dir, folder))).sort()) {
+    const path = `${folder}/${name}`;
+    const info = await lstat(join(dir, path)).catch(() => null);
+    if (info?.isFile() && own.has(path)) continue;
+    foreign.push(info?.isDirectory() ? `${path}/` : path);
   }
   return foreign;
 }
@@ -105,9 +123,34 @@ function checkReproduces(module: ExportFormatModule, expected: Float32Array, act
   return { images, largestDifference: difference, sameTopClass: same };
 }
 
+/** Every file of the export, with paths relative to it ("samples/sample-0.png"). */
 async function listFiles(dir: string): Promise<ModelExport['files']> {
-  const names = (await readdir(dir)).sort();
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  const names = entries.filter((entry) => entry.isFile()).map((entry) => join(entry.parentPath, entry.name).slice(dir.length + 1).split('\\').join('/')).sort();
   return Promise.all(names.map(async (name) => ({ name, bytes: (await stat(join(dir, name))).size })));
+}
+
+/**
+ * The bundle's sample images: the first Fashion-MNIST test image of each class, or, where the
+ * dataset is absent (TF.js, ONNX and float TFLite export without it), the synthetic probe images.
+ */
+async function sampleImages(context: ExportContext): Promise<{ images: SampleImages; fromTestSet: boolean }> {
+  const test = await context.dataset?.getSplit('test').catch(() => null);
+  if (test) {
+    const pixels = new Uint8Array(SAMPLE_COUNT * PIXELS_PER_IMAGE);
+    const labels: number[] = [];
+    const sources: string[] = [];
+    for (let index = 0; index < test.count && labels.length < SAMPLE_COUNT; index++) {
+      const label = test.labels[index]!;
+      if (labels.includes(label) && labels.length < CLASS_NAMES.length) continue;
+      pixels.set(test.images.subarray(index * PIXELS_PER_IMAGE, (index + 1) * PIXELS_PER_IMAGE), labels.length * PIXELS_PER_IMAGE);
+      labels.push(label);
+      sources.push(`Fashion-MNIST test image ${index}`);
+    }
+    if (labels.length === SAMPLE_COUNT) return { images: { pixels, labels, sources }, fromTestSet: true };
+  }
+  const pixels = Uint8Array.from(probeImages(SAMPLE_COUNT), (value) => Math.round(value * 255));
+  return { images: { pixels, labels: Array(SAMPLE_COUNT).fill(null), sources: Array.from({ length: SAMPLE_COUNT }, (_, index) => `synthetic probe image ${index}`) }, fromTestSet: false };
 }
 
 /** Seeded picks from the training split; a missing dataset says which format needed it. */
@@ -176,6 +219,18 @@ export async function exportRun(context: ExportContext, request: ExportRequest):
       await writeJsonAtomic(join(temp, METADATA_FILE), metadata);
       const reproduced = await module.reproduce({ dir: temp, probe, engine });
       check = checkReproduces(module, expected, reproduced, probeCount);
+      const samples = await sampleImages(context);
+      await writeBundle({
+        dir: temp,
+        metadata,
+        run,
+        evaluation,
+        formatLabel: module.label,
+        check: module.bundleCheck,
+        images: samples.images,
+        probabilities: await module.reproduce({ dir: temp, probe: samplesAsReal(samples.images.pixels), engine }),
+        samplesFromTestSet: samples.fromTestSet,
+      });
       files = await listFiles(temp);
     },
   });

@@ -1,8 +1,9 @@
 /**
  * Second opinions on exported files from runtimes that share no code with Atelier: Arm NN
  * (Debian's python3-pyarmnn) for .tflite and the ONNX project's checker (python3-onnx) for
- * .onnx, each through a small Python script beside this file. The tests use them; a bundle can
- * ship the same scripts so that a person can re-check an export on their own machine.
+ * .onnx, each through a small Python script beside this file, for the tests' checks on whole
+ * test sets. What a person re-runs from an export folder is the bundle's own check script
+ * (bundle/scripts.ts), which needs nothing of Atelier.
  */
 import { execFile, spawnSync } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';

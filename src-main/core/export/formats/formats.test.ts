@@ -17,10 +17,11 @@ describe('export formats', () => {
   });
 
   it('says which files each export consists of (what --force may replace)', () => {
-    expect(exportedFiles('tfjs')).toEqual(['atelier-model.json', 'model.json', 'weights.bin']);
-    expect(exportedFiles('onnx')).toEqual(['atelier-model.json', 'model.onnx']);
-    expect(exportedFiles('tflite')).toEqual(['atelier-model.json', 'model.tflite']);
-    expect(exportedFiles('tflite-int8')).toEqual(['atelier-model.json', 'model.tflite']);
+    const samples = [...Array.from({ length: 10 }, (_, index) => `samples/sample-${index}.png`), 'samples/samples.json'];
+    expect(exportedFiles('tfjs')).toEqual(['atelier-model.json', 'model.json', 'weights.bin', 'MODEL_CARD.md', 'check.mjs', ...samples]);
+    expect(exportedFiles('onnx')).toEqual(['atelier-model.json', 'model.onnx', 'MODEL_CARD.md', 'check.mjs', ...samples]);
+    expect(exportedFiles('tflite')).toEqual(['atelier-model.json', 'model.tflite', 'MODEL_CARD.md', 'check.py', ...samples]);
+    expect(exportedFiles('tflite-int8')).toEqual(['atelier-model.json', 'model.tflite', 'MODEL_CARD.md', 'check.py', ...samples]);
   });
 
   it('allows the float formats no class changes, and int8 only a few', () => {

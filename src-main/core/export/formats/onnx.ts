@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { CLASS_NAMES } from '../../fashion-mnist';
 import { writeFileAtomic } from '../../fs-atomic';
 import { ONNX_CHECK_SCRIPT } from '../external-checks';
+import { onnxBundleCheck } from '../bundle';
 import { describeSignature } from '../metadata';
 import { ONNX_INPUT_NAME, ONNX_OUTPUT_NAME, toOnnx } from '../onnx/convert';
 import { decodeOnnx, encodeOnnx } from '../onnx/model';
@@ -58,5 +59,6 @@ export const onnxFormat: ExportFormatModule = {
     const written = decodeOnnx(await readFile(join(job.dir, ONNX_MODEL_FILE)));
     return runOnnxReference(written, job.probe).data;
   },
+  bundleCheck: onnxBundleCheck(1e-4),
   secondRuntime: { name: 'onnx.checker (python3-onnx)', script: ONNX_CHECK_SCRIPT },
 };

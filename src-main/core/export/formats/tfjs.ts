@@ -3,6 +3,7 @@
  * plain @tensorflow/tfjs. The files are the run's own, so the copy must reproduce the run exactly;
  * it is re-checked by loading the written folder in the engine.
  */
+import { tfjsBundleCheck } from '../bundle';
 import { describeSignature } from '../metadata';
 import { probeImages } from '../probe';
 import { TFJS_MODEL_FILE, TFJS_WEIGHTS_FILE, writeTfjsModel } from '../tfjs';
@@ -29,6 +30,8 @@ export const tfjsFormat: ExportFormatModule = {
   metadataExtras: () => ({ onnx: null, tflite: null }),
   write: (job) => writeTfjsModel(job.modelDir, job.dir, `Atelier ${job.atelierVersion}`, job.afterWeights),
   reproduce: async (job) => (await job.engine.request('inspect', { modelDir: job.dir, includeWeights: false, probe: job.probe })).probabilities!,
-  // Plain @tensorflow/tfjs in Node is the second runtime (see fixtures/plain-tfjs-predict.test.mjs); no script ships yet.
+  // Plain tfjs on its cpu backend against the engine's wasm: float32 summation order differs a little.
+  bundleCheck: tfjsBundleCheck(1e-5),
+  // Plain @tensorflow/tfjs in Node is the second runtime: the bundle's check.mjs drives it.
   secondRuntime: null,
 };

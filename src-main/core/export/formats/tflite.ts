@@ -10,6 +10,7 @@ import type { ModelDescription } from '../../engine/protocol';
 import type { RunRecord } from '../../runs/store';
 import { writeFileAtomic } from '../../fs-atomic';
 import { ARMNN_CHECK_SCRIPT } from '../external-checks';
+import { tfliteBundleCheck } from '../bundle';
 import { describeSignature } from '../metadata';
 import { probeImages } from '../probe';
 import { TFLITE_INPUT_NAME, TFLITE_OUTPUT_NAME, toTflite } from '../tflite/convert';
@@ -61,5 +62,6 @@ export const tfliteFormat: ExportFormatModule = {
   async reproduce(job) {
     return Float32Array.from(runTfliteReference(await readTflite(job.dir), job.probe).output);
   },
+  bundleCheck: tfliteBundleCheck(1e-4),
   secondRuntime: { name: 'Arm NN (python3-pyarmnn)', script: ARMNN_CHECK_SCRIPT },
 };

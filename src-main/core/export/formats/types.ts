@@ -9,6 +9,7 @@ import type { ExportFormat } from '../../../contract';
 import type { EngineClient } from '../../engine/client';
 import type { ModelDescription } from '../../engine/protocol';
 import type { RunRecord } from '../../runs/store';
+import type { BundleCheck } from '../bundle';
 import type { ModelMetadata } from '../metadata';
 
 /** Where a format finds Fashion-MNIST images it needs beyond the model (int8 calibration). */
@@ -66,6 +67,8 @@ export interface ExportFormatModule {
   write(job: WriteJob): Promise<void>;
   /** Re-read the written files with something other than the engine's copy of the run, and return their probabilities on the probe. */
   reproduce(job: CheckJob): Promise<Float32Array>;
+  /** The check script shipped in every export of this format (see bundle/), with its tolerance. */
+  readonly bundleCheck: BundleCheck;
   /** A runtime independent of Atelier that can check the written file, and the script that drives it (for a bundle), or null. */
   readonly secondRuntime: { name: string; script: string } | null;
 }
