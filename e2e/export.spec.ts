@@ -83,7 +83,11 @@ test.describe.serial('Export and import (browser shell)', () => {
     const zip = join(scratch, download.suggestedFilename());
     await download.saveAs(zip);
     const { stdout } = await run('unzip', ['-Z1', zip]);
-    expect(stdout.trim().split('\n').map((name) => name.split('/').at(-1)).sort()).toEqual(['atelier-model.json', 'model.onnx']);
+    // One folder holding the model, its metadata and the self-checking bundle (card, check script, samples/).
+    const samples = [...Array.from({ length: 10 }, (_, index) => `samples/sample-${index}.png`), 'samples/samples.json'];
+    const entries = stdout.trim().split('\n').filter((name) => !name.endsWith('/'));
+    expect(new Set(entries.map((name) => name.split('/')[0])).size).toBe(1);
+    expect(entries.map((name) => name.split('/').slice(1).join('/')).sort()).toEqual(['MODEL_CARD.md', 'atelier-model.json', 'check.mjs', 'model.onnx', ...samples].sort());
     await expect(page.getByRole('status')).toContainText(/Downloading fashion-cnn-.*-onnx\.zip .* checked against the run's own predictions/);
   });
 
