@@ -405,7 +405,7 @@ describe.skipIf(!haveData)('export and import (real worker, real data)', () => {
       expect(stdout).toMatch(/No errors detected/);
       const { stdout: names } = await run('unzip', ['-Z1', file]);
       const folder = archive.fileName.replace(/\.zip$/, '');
-      expect(names.trim().split('\n').sort()).toEqual([`${folder}/${METADATA_FILE}`, `${folder}/model.onnx`]);
+      expect(names.trim().split('\n').sort()).toEqual(exportedFiles('onnx').map((name) => `${folder}/${name}`).sort());
     }
     expect(readdirSync(tmpdir()).filter((entry) => entry.startsWith('atelier-archive-'))).toEqual(stagingBefore);
   });
