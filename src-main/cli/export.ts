@@ -25,10 +25,15 @@ export const EXPORT_HELP_LINES = `  export --run ID|latest --format ${FORMAT_CHO
 const bytes = (count: number): string => `${count.toLocaleString('en-US')} bytes`;
 
 export function formatExport(result: ModelExport, runName: string): string {
-  const width = Math.max(...result.files.map((file) => file.name.length));
+  // The bundle's samples/ folder is a dozen small files: one line for all of them.
+  const samples = result.files.filter((file) => file.name.startsWith('samples/'));
+  const rows = result.files.filter((file) => !file.name.startsWith('samples/')).map((file) => ({ name: file.name, bytes: file.bytes }));
+  if (samples.length > 0) rows.push({ name: `samples/ (${samples.length} files)`, bytes: samples.reduce((sum, file) => sum + file.bytes, 0) });
+  const width = Math.max(...rows.map((row) => row.name.length));
   return [
     `Exported run "${runName}" (${result.runId}) as ${EXPORT_FORMATS[result.format].label} to ${result.path}`,
-    ...result.files.map((file) => `  ${file.name.padEnd(width)}  ${bytes(file.bytes).padStart(15)}`),
+    ...rows.map((row) => `  ${row.name.padEnd(width)}  ${bytes(row.bytes).padStart(15)}`),
+    'Check it anywhere: MODEL_CARD.md says how; the check script runs the samples and says pass or fail.',
     `Checked: re-loaded and compared with the run's own predictions on ${result.check.images} probe images (largest difference ${result.check.largestDifference.toExponential(1)}, same most likely class on ${result.check.sameTopClass}).`,
   ].join('\n');
 }
