@@ -12,6 +12,7 @@
  */
 import { AtelierError } from '../../errors';
 import type { LayerDescription, ModelDescription } from '../../engine/protocol';
+import { sequentialInputDims } from '../sequential';
 import { floatTensor, type OnnxAttribute, type OnnxModel, type OnnxNode, type OnnxTensor } from './model';
 import { AttributeType, DataType, ONNX_IR_VERSION, ONNX_OPSET } from './schema';
 
@@ -244,11 +245,7 @@ function addLayer(graph: GraphBuilder, cursor: Cursor, layer: LayerDescription):
 
 /** Build the ONNX model for a described model (with weights). */
 export function toOnnx(description: ModelDescription, options: OnnxConversionOptions): OnnxModel {
-  if (!description.sequential) throw new AtelierError('export-failed', `This model is a ${description.className} (a graph of layers, not one chain); Atelier writes ONNX for sequential models only. Export it as TF.js instead.`);
-  if (description.inputShapes.length !== 1 || description.outputShapes.length !== 1) throw new AtelierError('export-failed', 'Atelier writes ONNX for models with exactly one input and one output.');
-  const inputDims = description.inputShapes[0]!.slice(1);
-  if (inputDims.some((side) => typeof side !== 'number')) throw new AtelierError('export-failed', `The model's input shape [${inputDims.join(', ')}] has unknown sizes; ONNX export needs fixed ones.`);
-  const dims = inputDims as number[];
+  const dims = sequentialInputDims(description, 'ONNX');
   const graph = new GraphBuilder();
   let cursor: Cursor = { value: ONNX_INPUT_NAME, layout: dims.length === 3 ? 'nhwc' : dims.length === 1 ? 'flat' : 'other', dims };
   for (const layer of description.layers) cursor = addLayer(graph, cursor, layer);

@@ -13,6 +13,7 @@
  */
 import { AtelierError } from '../../errors';
 import type { LayerDescription, ModelDescription } from '../../engine/protocol';
+import { sequentialInputDims } from '../sequential';
 import {
   Activation,
   BuiltinOperator,
@@ -241,11 +242,7 @@ function addLayer(graph: GraphBuilder, cursor: Cursor, layer: LayerDescription):
 
 /** Build the float32 TFLite model for a described model (with weights). */
 export function toTflite(description: ModelDescription, modelDescription: string): TfliteModel {
-  if (!description.sequential) throw new AtelierError('export-failed', `This model is a ${description.className} (a graph of layers, not one chain); Atelier writes TFLite for sequential models only. Export it as TF.js instead.`);
-  if (description.inputShapes.length !== 1 || description.outputShapes.length !== 1) throw new AtelierError('export-failed', 'Atelier writes TFLite for models with exactly one input and one output.');
-  const inputDims = description.inputShapes[0]!.slice(1);
-  if (inputDims.some((side) => typeof side !== 'number')) throw new AtelierError('export-failed', `The model's input shape [${inputDims.join(', ')}] has unknown sizes; TFLite export needs fixed ones.`);
-  const dims = inputDims as number[];
+  const dims = sequentialInputDims(description, 'TFLite');
   const graph = new GraphBuilder();
   const input = graph.tensor(TFLITE_INPUT_NAME, [1, ...dims]);
   let cursor: Cursor = { tensor: input, layout: dims.length === 3 ? 'image' : dims.length === 1 ? 'flat' : 'other', dims };
