@@ -4,6 +4,7 @@
  */
 
 import { PHOTO_UPLOAD_MAX_BYTES } from '../../../src-main/contract';
+import { downloadBlob } from './save-text';
 
 /** What one upload message can carry (the browser shell sizes its largest message from it). */
 export const MAX_UPLOAD_BYTES = PHOTO_UPLOAD_MAX_BYTES;
@@ -13,16 +14,7 @@ export function downloadBase64(base64: string, fileName: string, mimeType: strin
   const binary = atob(base64);
   const bytes = new Uint8Array(binary.length);
   for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-  const url = URL.createObjectURL(new Blob([bytes], { type: mimeType }));
-  const link = document.createElement('a');
-  link.href = url;
-  link.download = fileName;
-  link.rel = 'noopener';
-  document.body.append(link);
-  link.click();
-  link.remove();
-  // The download has taken its copy once click() returns; a moment later is safe everywhere.
-  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  downloadBlob(new Blob([bytes], { type: mimeType }), fileName);
 }
 
 function toBase64(bytes: Uint8Array): string {

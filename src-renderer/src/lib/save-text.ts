@@ -1,11 +1,16 @@
 /**
- * Saving text the page made (Classify's CSV) as a file. The browser downloads it; the desktop app
+ * Saving what the page made (Classify's CSV, an export's .zip) as a file. The browser downloads it; the desktop app
  * asks where to save it (Electron's default for a download), so one path serves both shells.
  */
 
 /** Save `text` as UTF-8 under `fileName` through the browser's download machinery. */
 export function downloadText(text: string, fileName: string, mimeType: string): void {
-  const url = URL.createObjectURL(new Blob([text], { type: mimeType }));
+  downloadBlob(new Blob([text], { type: mimeType }), fileName);
+}
+
+/** Save `blob` under `fileName` through the browser's download machinery (a link the page clicks). */
+export function downloadBlob(blob: Blob, fileName: string): void {
+  const url = URL.createObjectURL(blob);
   const link = document.createElement('a');
   link.href = url;
   link.download = fileName;
