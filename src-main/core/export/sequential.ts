@@ -2,7 +2,7 @@
  * What every layer-by-layer writer (ONNX, TFLite) needs of a model before it starts: one chain of
  * layers, one input, one output, and an input of fixed size.
  */
-import type { ModelDescription } from '../engine/protocol';
+import type { LayerDescription, ModelDescription } from '../engine/protocol';
 import { AtelierError } from '../errors';
 
 /** The input's sizes without the batch dimension, or an error naming `format` that says what to export instead. */
@@ -12,4 +12,18 @@ export function sequentialInputDims(description: ModelDescription, format: strin
   const inputDims = description.inputShapes[0]!.slice(1);
   if (inputDims.some((side) => typeof side !== 'number')) throw new AtelierError('export-failed', `The model's input shape [${inputDims.join(', ')}] has unknown sizes; ${format} export needs fixed ones.`);
   return inputDims as number[];
+}
+
+/**
+ * Why a ReLU or Softmax layer cannot be written as the plain activation every writer emits (a ReLU
+ * with a cap, slope or threshold; a softmax over another axis than the last), or null when it can.
+ * `rank` is the rank of its input without the batch dimension.
+ */
+export function activationLayerProblem(layer: LayerDescription, rank: number): string | null {
+  if (layer.className === 'ReLU') {
+    const { maxValue, negativeSlope, threshold } = layer.config;
+    return maxValue != null || (negativeSlope ?? 0) !== 0 || (threshold ?? 0) !== 0 ? 'only a plain ReLU (no max value, slope or threshold) is supported' : null;
+  }
+  const axis = layer.config.axis ?? -1;
+  return axis !== -1 && axis !== rank ? `its softmax axis is ${String(axis)}` : null;
 }

@@ -12,7 +12,7 @@
  */
 import { AtelierError } from '../../errors';
 import type { LayerDescription, ModelDescription } from '../../engine/protocol';
-import { sequentialInputDims } from '../sequential';
+import { activationLayerProblem, sequentialInputDims } from '../sequential';
 import { floatTensor, type OnnxAttribute, type OnnxModel, type OnnxNode, type OnnxTensor } from './model';
 import { AttributeType, DataType, ONNX_IR_VERSION, ONNX_OPSET } from './schema';
 
@@ -228,15 +228,11 @@ function addLayer(graph: GraphBuilder, cursor: Cursor, layer: LayerDescription):
       return cursor;
     case 'Activation':
       return activation(graph, cursor, layer.config.activation, layer);
-    case 'ReLU': {
-      const { maxValue, negativeSlope, threshold } = layer.config;
-      if (maxValue != null || (negativeSlope ?? 0) !== 0 || (threshold ?? 0) !== 0) throw unsupported(layer, 'only a plain ReLU (no max value, slope or threshold) is supported');
-      return activation(graph, cursor, 'relu', layer);
-    }
+    case 'ReLU':
     case 'Softmax': {
-      const axis = layer.config.axis ?? -1;
-      if (axis !== -1 && axis !== cursor.dims.length) throw unsupported(layer, `its softmax axis is ${String(axis)}`);
-      return activation(graph, cursor, 'softmax', layer);
+      const problem = activationLayerProblem(layer, cursor.dims.length);
+      if (problem) throw unsupported(layer, problem);
+      return activation(graph, cursor, layer.className === 'ReLU' ? 'relu' : 'softmax', layer);
     }
     default:
       throw unsupported(layer, 'this kind of layer is not supported (Atelier writes Conv2D, pooling, Flatten, Dense, Dropout and activations)');

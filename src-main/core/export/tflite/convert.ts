@@ -13,7 +13,7 @@
  */
 import { AtelierError } from '../../errors';
 import type { LayerDescription, ModelDescription } from '../../engine/protocol';
-import { sequentialInputDims } from '../sequential';
+import { activationLayerProblem, sequentialInputDims } from '../sequential';
 import {
   Activation,
   BuiltinOperator,
@@ -225,15 +225,11 @@ function addLayer(graph: GraphBuilder, cursor: Cursor, layer: LayerDescription):
       return cursor;
     case 'Activation':
       return activationOperator(graph, cursor, layer.config.activation, layer);
-    case 'ReLU': {
-      const { maxValue, negativeSlope, threshold } = layer.config;
-      if (maxValue != null || (negativeSlope ?? 0) !== 0 || (threshold ?? 0) !== 0) throw unsupported(layer, 'only a plain ReLU (no max value, slope or threshold) is supported');
-      return activationOperator(graph, cursor, 'relu', layer);
-    }
+    case 'ReLU':
     case 'Softmax': {
-      const axis = layer.config.axis ?? -1;
-      if (axis !== -1 && axis !== cursor.dims.length) throw unsupported(layer, `its softmax axis is ${String(axis)}`);
-      return activationOperator(graph, cursor, 'softmax', layer);
+      const problem = activationLayerProblem(layer, cursor.dims.length);
+      if (problem) throw unsupported(layer, problem);
+      return activationOperator(graph, cursor, layer.className === 'ReLU' ? 'relu' : 'softmax', layer);
     }
     default:
       throw unsupported(layer, 'this kind of layer is not supported (Atelier writes Conv2D, MaxPooling2D, AveragePooling2D, Flatten, Dense, Dropout and relu, sigmoid, tanh, softmax activations)');
