@@ -12,12 +12,11 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../../fs-atomic';
 import { ARMNN_CHECK_SCRIPT } from '../external-checks';
 import { tfliteBundleCheck } from '../bundle';
-import { describeSignature } from '../metadata';
-import { TFLITE_INPUT_NAME, TFLITE_OUTPUT_NAME, toTflite } from '../tflite/convert';
+import { toTflite } from '../tflite/convert';
 import { INT8_INPUT_QUANTIZATION, quantizeTflite } from '../tflite/quantize';
 import { runTfliteReference } from '../tflite/reference';
 import { encodeTflite, TFLITE_SCHEMA_VERSION } from '../tflite/schema';
-import { batchOfOne, readTflite, TFLITE_MODEL_FILE, tfliteDescription } from './tflite';
+import { readTflite, TFLITE_MODEL_FILE, tfliteDescription, tfliteSignature } from './tflite';
 import type { ExportFormatModule, ExportImageSource } from './types';
 
 /** Calibration: how many training images, picked with which seed. */
@@ -56,18 +55,7 @@ export const tfliteInt8Format: ExportFormatModule = {
   // a few uncertain ones; a wrong weight layout or scale changes most classes.
   tolerance: { largestDifference: 0.5, sameTopClass: 0.95 },
   probe: async (images) => asReal(await images.trainingImages(CHECK_IMAGES, CHECK_SEED)),
-  signature(description) {
-    const shapes = batchOfOne(description);
-    return describeSignature({
-      inputShape: shapes.input,
-      outputShape: shapes.output,
-      inputName: TFLITE_INPUT_NAME,
-      outputName: TFLITE_OUTPUT_NAME,
-      dtype: 'int8',
-      inputQuantization: { ...INT8_INPUT_QUANTIZATION },
-      outputQuantization: OUTPUT_QUANTIZATION,
-    });
-  },
+  signature: (description) => tfliteSignature(description, { input: INT8_INPUT_QUANTIZATION, output: OUTPUT_QUANTIZATION }),
   metadataExtras: () => ({ onnx: null, tflite: { schemaVersion: TFLITE_SCHEMA_VERSION, quantization: 'int8' } }),
   async write(job) {
     const float = toTflite(job.description, tfliteDescription(job.run, job.atelierVersion, 'int8, quantized after training'));

@@ -25,9 +25,20 @@ export function tfliteDescription(run: RunRecord, atelierVersion: string, kind: 
   return `Fashion-MNIST clothing classifier (${kind}) exported by Atelier ${atelierVersion} from run "${run.name}" (${run.preset}). Classes in output order: ${CLASS_NAMES.join(', ')}.`;
 }
 
-/** The file's batch-1 shapes, from the model's shapes with a free batch. */
-export function batchOfOne(description: ModelDescription): { input: number[]; output: number[] } {
-  return { input: [1, ...(description.inputShapes[0]!.slice(1) as number[])], output: [1, ...(description.outputShapes[0]!.slice(1) as number[])] };
+/**
+ * The written file's input and output for the metadata: batch-1 shapes (from the model's shapes
+ * with a free batch) and, for int8, the quantization of each end.
+ */
+export function tfliteSignature(description: ModelDescription, quantization: { input: { scale: number; zeroPoint: number }; output: { scale: number; zeroPoint: number } } | null): ReturnType<typeof describeSignature> {
+  return describeSignature({
+    inputShape: [1, ...(description.inputShapes[0]!.slice(1) as number[])],
+    outputShape: [1, ...(description.outputShapes[0]!.slice(1) as number[])],
+    inputName: TFLITE_INPUT_NAME,
+    outputName: TFLITE_OUTPUT_NAME,
+    dtype: quantization ? 'int8' : 'float32',
+    inputQuantization: quantization ? { ...quantization.input } : null,
+    outputQuantization: quantization ? quantization.output : null,
+  });
 }
 
 export async function readTflite(dir: string): Promise<TfliteModel> {
@@ -41,18 +52,7 @@ export const tfliteFormat: ExportFormatModule = {
   needsWeights: true,
   tolerance: { largestDifference: 1e-4, sameTopClass: 1 },
   probe: async () => probeImages(),
-  signature(description) {
-    const shapes = batchOfOne(description);
-    return describeSignature({
-      inputShape: shapes.input,
-      outputShape: shapes.output,
-      inputName: TFLITE_INPUT_NAME,
-      outputName: TFLITE_OUTPUT_NAME,
-      dtype: 'float32',
-      inputQuantization: null,
-      outputQuantization: null,
-    });
-  },
+  signature: (description) => tfliteSignature(description, null),
   metadataExtras: () => ({ onnx: null, tflite: { schemaVersion: TFLITE_SCHEMA_VERSION, quantization: 'none' } }),
   async write(job) {
     const model = toTflite(job.description, tfliteDescription(job.run, job.atelierVersion, 'float32'));
