@@ -80,7 +80,7 @@ export type SystemInfo = z.infer<typeof SystemInfoSchema>;
 
 // ─── training, runs, evaluation ──────────────────────────────────────────────────────────────────
 
-export const PresetIdSchema = z.enum(['tutorial-mlp', 'cnn', 'photo-robust']);
+export const PresetIdSchema = z.enum(['tutorial-mlp', 'cnn', 'photo-robust', 'best']);
 export type PresetId = z.infer<typeof PresetIdSchema>;
 
 /** Share of each epoch's samples that are photos when none is given (see core/training/photos.ts). */
@@ -93,6 +93,27 @@ export const PhotoShareSchema = z
 
 export const MyPhotosSettingSchema = z.object({ share: PhotoShareSchema }).strict();
 export type MyPhotosSetting = z.infer<typeof MyPhotosSettingSchema>;
+
+/**
+ * How the learning rate moves during training (core/engine/lr-schedule.ts computes it per batch):
+ * `constant` is the tutorial's; `step` multiplies it by `factor` every `everyEpochs` epochs;
+ * `cosine` anneals it to 0 over the run; `one-cycle` is PyTorch's OneCycleLR (warm up from
+ * rate/25 over the first 30 % of the batches, then cosine down to rate/250,000), the rate being
+ * the peak.
+ */
+export const LearningRateScheduleSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('constant') }).strict(),
+  z
+    .object({
+      kind: z.literal('step'),
+      everyEpochs: z.number({ error: 'Step every … epochs must be a number.' }).int('Step every … epochs must be a whole number.').min(1, 'Step every … epochs must be at least 1.').max(200, 'Step every … epochs can be at most 200.'),
+      factor: z.number({ error: 'The step factor must be a number.' }).gt(0, 'The step factor must be above 0.').lt(1, 'The step factor must be below 1 (it lowers the rate).'),
+    })
+    .strict(),
+  z.object({ kind: z.literal('cosine') }).strict(),
+  z.object({ kind: z.literal('one-cycle') }).strict(),
+]);
+export type LearningRateSchedule = z.infer<typeof LearningRateScheduleSchema>;
 
 /** Everything that defines a training run. Same config + same backend ⇒ same result. */
 export const TrainingConfigSchema = z
@@ -116,6 +137,8 @@ export const TrainingConfigSchema = z
      * in ten is a photo). Absent or null: Fashion-MNIST only (and in run.json files older than it).
      */
     myPhotos: MyPhotosSettingSchema.nullable().optional(),
+    /** Absent (run.json files older than schedules): constant. */
+    schedule: LearningRateScheduleSchema.optional(),
   })
   .strict();
 export type TrainingConfig = z.infer<typeof TrainingConfigSchema>;
