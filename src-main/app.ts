@@ -155,6 +155,7 @@ export function createAtelier(options: AtelierOptions): Atelier {
         files.map((file) => ({ name: file.name, bytes: Buffer.from(file.base64, 'base64') })),
         { ...options, onProgress: (progress) => events.emit('photos.progress', { requestId: requestId ?? null, ...progress }) },
       ),
+    'photos.why': async ({ pixels, runId }) => photos.why(pixels, runId),
     'photos.pickFiles': async () => {
       if (!options.pickPhotos) throw new AtelierError('unsupported', 'Choosing photos with a dialog needs the desktop app; here, use Open… in the Classify view or drop the photos on the window.');
       return { paths: await options.pickPhotos() };

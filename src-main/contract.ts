@@ -115,6 +115,17 @@ export const LearningRateScheduleSchema = z.discriminatedUnion('kind', [
 ]);
 export type LearningRateSchedule = z.infer<typeof LearningRateScheduleSchema>;
 
+export const EarlyStoppingSettingSchema = z
+  .object({
+    patience: z
+      .number({ error: 'Patience must be a number of epochs.' })
+      .int('Patience must be a whole number of epochs.')
+      .min(1, 'Patience must be at least 1 epoch.')
+      .max(50, 'Patience can be at most 50 epochs.'),
+  })
+  .strict();
+export type EarlyStoppingSetting = z.infer<typeof EarlyStoppingSettingSchema>;
+
 /** Everything that defines a training run. Same config + same backend ⇒ same result. */
 export const TrainingConfigSchema = z
   .object({
@@ -139,8 +150,14 @@ export const TrainingConfigSchema = z
     myPhotos: MyPhotosSettingSchema.nullable().optional(),
     /** Absent (run.json files older than schedules): constant. */
     schedule: LearningRateScheduleSchema.optional(),
+    /** Stop when the validation loss has not improved for `patience` epochs, keeping the best epoch's weights; absent or null: train every epoch. */
+    earlyStopping: EarlyStoppingSettingSchema.nullable().optional(),
   })
-  .strict();
+  .strict()
+  .refine((config) => !config.earlyStopping || config.validationSplit > 0, {
+    path: ['earlyStopping'],
+    message: 'Early stopping watches the validation loss: set a validation split above 0 (0.1 holds out 10 %), or turn early stopping off.',
+  });
 export type TrainingConfig = z.infer<typeof TrainingConfigSchema>;
 
 export const PresetSchema = z.object({
@@ -175,8 +192,19 @@ export const EpochMetricsSchema = z.object({
   valAccuracy: z.number().nullable(),
   seconds: z.number(),
   samplesPerSecond: z.number(),
+  /** The learning rate of the epoch's first batch; absent in metrics written before schedules. */
+  learningRate: z.number().optional(),
 });
 export type EpochMetrics = z.infer<typeof EpochMetricsSchema>;
+
+/** Why and where early stopping ended a run: the epochs trained, and the best one, whose weights were kept. */
+export const EarlyStopSchema = z.object({
+  stoppedAfterEpoch: z.number().int(),
+  bestEpoch: z.number().int(),
+  bestValLoss: z.number(),
+  patience: z.number().int(),
+});
+export type EarlyStop = z.infer<typeof EarlyStopSchema>;
 
 export const RunStatusSchema = z.enum(['running', 'evaluating', 'completed', 'stopped', 'failed']);
 export type RunStatus = z.infer<typeof RunStatusSchema>;
@@ -227,6 +255,10 @@ export const RunSummarySchema = z.object({
   parentRunId: z.string().nullable(),
   /** How many photos of My photos the run trained on (0 for Fashion-MNIST only, and for runs from before My photos). */
   photoCount: z.number().int().nonnegative(),
+  /** The epoch of the newest checkpoint in the run folder (what Resume and Train more go on from); null without one. */
+  checkpointEpoch: z.number().int().nullable(),
+  /** Set when early stopping ended the run; absent or null otherwise. */
+  earlyStop: EarlyStopSchema.nullable().optional(),
 });
 export type RunSummary = z.infer<typeof RunSummarySchema>;
 
@@ -261,10 +293,49 @@ export const RunFinishedSchema = z.object({
   status: RunStatusSchema,
   error: z.string().nullable(),
   testAccuracy: z.number().nullable(),
+  /** Set when early stopping ended the run. */
+  earlyStop: EarlyStopSchema.nullable().optional(),
 });
 export type RunFinished = z.infer<typeof RunFinishedSchema>;
 
 const RunIdSchema = z.string().regex(/^[A-Za-z0-9_-]{1,80}$/, 'Not a run id.');
+
+/** One checkpoint of a run as `training.checkpoints` lists it, checked file by file. */
+export const CheckpointStatusSchema = z.object({
+  epoch: z.number().int(),
+  /** Its manifest (epoch-NNNN.json). */
+  file: z.string(),
+  ok: z.boolean(),
+  /** What is wrong with it, naming the file, when not ok. */
+  problem: z.string().nullable(),
+});
+export type CheckpointStatus = z.infer<typeof CheckpointStatusSchema>;
+
+export const RunCheckpointsSchema = z.object({
+  runId: z.string(),
+  /** Newest first. */
+  checkpoints: z.array(CheckpointStatusSchema),
+  /** The newest checkpoint whose files are all intact, or null. */
+  lastGoodEpoch: z.number().int().nullable(),
+  /** Epochs the run recorded; a newest checkpoint below it means the later ones are missing. */
+  epochsCompleted: z.number().int(),
+});
+export type RunCheckpoints = z.infer<typeof RunCheckpointsSchema>;
+
+/** A learning-rate finder's sweep (fastai's lr_find): the loss of each batch as the rate rose exponentially, on a copy of the model. */
+export const LearningRateSweepSchema = z.object({
+  /** One per batch, in order: the rate it trained at, its loss, and the loss smoothed (debiased moving average, β = 0.98). */
+  points: z.array(z.object({ rate: z.number(), loss: z.number(), smoothed: z.number() })),
+  /** Where the smoothed loss falls fastest against log(rate): fastai's "steep" suggestion; always one of the points' rates. */
+  suggestion: z.number(),
+  minRate: z.number(),
+  maxRate: z.number(),
+  /** Batches planned; fewer were run when the loss blew up (more than 4× its lowest), as fastai stops. */
+  batches: z.number().int(),
+  stoppedEarly: z.boolean(),
+  seconds: z.number(),
+});
+export type LearningRateSweep = z.infer<typeof LearningRateSweepSchema>;
 
 export const SampleFilterSchema = z
   .object({
@@ -468,6 +539,8 @@ const PhotoOptionsShape = {
   preprocessing: PhotoPreprocessingSchema.optional(),
   /** Echoed in `photos.progress` events so a UI can tell its own batch from another's. */
   requestId: z.string().max(64).optional(),
+  /** Also compute each photo's "why" heatmap (`WhyMap`); costs one batched prediction per photo. */
+  why: z.boolean().optional(),
 };
 
 const PhotoPathSchema = z
@@ -505,6 +578,40 @@ export const PhotoStepsSchema = z.object({
 });
 export type PhotoSteps = z.infer<typeof PhotoStepsSchema>;
 
+/** Occlusion sensitivity, in words a card can show (one line) and the CLI can print. */
+export const WHY_METHOD = {
+  patch: 4,
+  stride: 2,
+  summary: 'Each spot shows how much the top class’s probability drops when a 4×4 black patch hides it (slid in steps of 2 pixels, averaged where patches overlap).',
+} as const;
+
+/**
+ * What raised the model's top class on one 28×28 input: occlusion sensitivity, computed by the
+ * engine in one batch (the input, and a copy per patch position with that patch blacked out).
+ */
+export const WhyMapSchema = z.object({
+  /** The class explained: the model's top class for the unoccluded input. */
+  classIndex: z.number().int().min(0).max(9),
+  /** Its probability on the unoccluded input. */
+  probability: z.number(),
+  /** 784 values, row-major: the mean drop of that probability over the patches covering the pixel (negative: hiding it helped the class). */
+  map: z.array(z.number()).length(784),
+  patch: z.number().int(),
+  stride: z.number().int(),
+});
+export type WhyMap = z.infer<typeof WhyMapSchema>;
+
+/**
+ * Where the 28×28 input came from in the photo (see core/photos/framing.ts): the crop box on the
+ * decoded photo (`steps.original`'s pixels) and the rectangle it was scaled into on the 28×28 canvas.
+ */
+export const PhotoFramingSchema = z.object({
+  photo: z.object({ width: z.number().int().positive(), height: z.number().int().positive() }),
+  crop: z.object({ x0: z.number().int(), y0: z.number().int(), x1: z.number().int(), y1: z.number().int() }),
+  placed: z.object({ x: z.number().int(), y: z.number().int(), width: z.number().int().positive(), height: z.number().int().positive() }),
+});
+export type PhotoFraming = z.infer<typeof PhotoFramingSchema>;
+
 export const PhotoResultSchema = z.discriminatedUnion('ok', [
   z.object({
     ok: z.literal(true),
@@ -523,6 +630,10 @@ export const PhotoResultSchema = z.discriminatedUnion('ok', [
     /** What preprocessing decided, in words ("the whole photo was used…"). */
     notes: z.array(z.string()),
     steps: PhotoStepsSchema.nullable(),
+    /** The crop and scale preprocessing applied; absent in results built without a photo (tests, older callers). */
+    framing: PhotoFramingSchema.optional(),
+    /** What raised the top class, when asked for (`why`); see `WhyMapSchema`. */
+    why: WhyMapSchema.optional(),
     runId: z.string(),
   }),
   z.object({
@@ -694,6 +805,34 @@ export const calls = {
       .strict(),
     output: z.object({ runId: z.string() }),
   },
+  /**
+   * Go on training a run from its last checkpoint, in the same run: a stopped, failed or interrupted
+   * run trains the rest of its epochs (or `epochs` more), a finished one `epochs` more ("Train more").
+   * `fromEpoch` resumes from an older checkpoint (when the newest is damaged); the run's later
+   * epochs are then dropped. Answers once it runs, like `training.start`.
+   */
+  'training.resume': {
+    input: z
+      .object({
+        runId: RunIdSchema,
+        epochs: z.number({ error: 'Epochs must be a number.' }).int('Epochs must be a whole number.').min(1, 'Train at least 1 more epoch.').max(200, 'Train at most 200 more epochs at a time.').optional(),
+        fromEpoch: z.number({ error: 'The checkpoint epoch must be a number.' }).int('The checkpoint epoch must be a whole number.').min(1, 'Checkpoints start at epoch 1.').optional(),
+      })
+      .strict(),
+    output: z.object({ runId: z.string() }),
+  },
+  /** A run's checkpoints, each checked (sizes and SHA-256 of its files). */
+  'training.checkpoints': { input: z.object({ runId: RunIdSchema }).strict(), output: RunCheckpointsSchema },
+  /** Sweep the learning rate on a copy of a new model with these settings (nothing is saved); refused while a training runs. */
+  'training.findLearningRate': {
+    input: z
+      .object({
+        config: TrainingConfigSchema,
+        batches: z.number().int('Batches must be a whole number.').min(20, 'Sweep at least 20 batches.').max(1000, 'Sweep at most 1,000 batches.').optional(),
+      })
+      .strict(),
+    output: LearningRateSweepSchema,
+  },
   'training.stop': { input: NoInput, output: z.object({ stopping: z.boolean() }) },
   'training.state': { input: NoInput, output: TrainingStateSchema },
   'runs.list': { input: NoInput, output: z.array(RunSummarySchema) },
@@ -782,6 +921,21 @@ export const calls = {
       })
       .strict(),
     output: PhotoBatchSchema,
+  },
+  /**
+   * Why the model answered as it did on one 28×28 input (a photo's, or a test image's): the
+   * occlusion heatmap of its top class. `runId` absent: the active run.
+   */
+  'photos.why': {
+    input: z
+      .object({
+        runId: RunIdSchema.optional(),
+        pixels: z
+          .array(z.number().int('Pixels are whole numbers 0–255.').min(0, 'Pixels are 0–255.').max(255, 'Pixels are 0–255.'))
+          .length(784, 'Send the 784 pixels of one 28×28 image.'),
+      })
+      .strict(),
+    output: WhyMapSchema.extend({ runId: z.string() }),
   },
   /** The Electron shell's open dialog for photos; other shells answer `unsupported` (the browser uses a file input). */
   'photos.pickFiles': { input: NoInput, output: z.object({ paths: z.array(z.string()) }) },

@@ -39,6 +39,14 @@ export interface EngineMethods {
   evaluate: { params: { modelDir: string; source: DatasetSource }; result: TestEvaluation };
   /** Probabilities for inputs already preprocessed to 28×28 in [0, 1] (n × 784). */
   predict: { params: { modelDir: string; pixels: Float32Array }; result: { probabilities: Float32Array } };
+  /**
+   * Occlusion sensitivity of the top class for inputs already preprocessed (n × 784 in [0, 1]):
+   * n maps of 784 values, each image's top class and its probability (see engine/occlusion.ts).
+   */
+  occlusion: {
+    params: { modelDir: string; pixels: Float32Array; patch: number; stride: number };
+    result: { maps: Float32Array; classIndex: Int32Array; probability: Float32Array };
+  };
   /** TensorFlow.js memory facts (tests use them to prove nothing leaks). */
   memory: { params: Record<string, never>; result: { numTensors: number; numBytes: number } };
   /**

@@ -15,6 +15,7 @@ import { benchTraining } from './bench';
 import { describeModel } from './inspect';
 import { buildModel, describePresets, disposeModel, loadModelForTeaching, teachingProblem } from './models';
 import { loadModel, saveModel } from './model-io';
+import { occlusionMapsOfModel } from './occlusion';
 import { gatherPixels, predictProbabilities } from './tensors';
 import { trainModel } from './train';
 import { defaultTrainingThreads } from './wasm-kernels/dense-step';
@@ -155,6 +156,15 @@ const methods: MethodHandlers = {
     const count = pixels.length / PIXELS_PER_IMAGE;
     const probabilities = await predictProbabilities(tf, model, count, (start, end) => pixels.subarray(start * PIXELS_PER_IMAGE, end * PIXELS_PER_IMAGE));
     return { probabilities };
+  },
+  occlusion: async ({ modelDir, pixels, patch, stride }) => {
+    if (pixels.length % PIXELS_PER_IMAGE !== 0) {
+      throw new AtelierError('invalid-payload', `Expected a multiple of ${PIXELS_PER_IMAGE} pixels, got ${pixels.length}.`);
+    }
+    const found = await occlusionMapsOfModel(tf, await modelFor(modelDir), pixels, { patch, stride });
+    const maps = new Float32Array(found.length * PIXELS_PER_IMAGE);
+    found.forEach((one, i) => maps.set(one.map, i * PIXELS_PER_IMAGE));
+    return { maps, classIndex: Int32Array.from(found, (one) => one.classIndex), probability: Float32Array.from(found, (one) => one.probability) };
   },
   bench: async ({ source, ...params }) => {
     if (training) throw new AtelierError('busy', 'A training is running in the engine; benchmark when it has finished.');

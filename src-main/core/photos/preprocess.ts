@@ -1,6 +1,7 @@
 import { IMAGE_SIDE } from '../fashion-mnist';
 import { toGray } from './colour.js';
 import { centreOnCanvas, crop, fitLongestSide, normaliseToBytes, resizeArea } from './geometry.js';
+import { framingOf, type PhotoFraming } from './framing.js';
 import type { GrayImage, Mask, RgbaImage } from './image.js';
 import { negateGarment, stretchContrast } from './intensity.js';
 import { boundingBox, coverage } from './morphology.js';
@@ -62,6 +63,8 @@ export interface PreprocessedPhoto {
   readonly foundGarment: boolean;
   /** What the pipeline decided, in words the UI can show ("inverted: the garment is darker than the background"). */
   readonly notes: string[];
+  /** The crop box on `steps.original` and where it landed in the 28×28 input (maps a heatmap back onto the photo). */
+  readonly framing: PhotoFraming;
 }
 
 /**
@@ -100,5 +103,6 @@ export function preprocessPhoto(photo: { readonly image: RgbaImage }, options: P
   const final28 = normaliseToBytes(final);
   const input = new Float32Array(final28.length);
   for (let i = 0; i < input.length; i += 1) input[i] = (final28[i] ?? 0) / 255;
-  return { input, steps: { original, mask, separated, final28 }, foundGarment, notes };
+  const framing = framingOf(original.width, original.height, bbox, fitted);
+  return { input, steps: { original, mask, separated, final28 }, foundGarment, notes, framing };
 }

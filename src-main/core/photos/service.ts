@@ -4,7 +4,7 @@
  * error result with a kind and a message; it never fails the others.
  */
 import { basename, resolve } from 'node:path';
-import type { PhotoBatch, PhotoPreprocessing, PhotoProgress, PhotoResult, PhotoSteps } from '../../contract';
+import { WHY_METHOD, type PhotoBatch, type PhotoFraming, type PhotoPreprocessing, type PhotoProgress, type PhotoResult, type PhotoSteps, type WhyMap } from '../../contract';
 import { CLASS_NAMES, IMAGE_SIDE, PIXELS_PER_IMAGE } from '../fashion-mnist';
 import { AtelierError, toErrorInfo, type ErrorInfo } from '../errors';
 import type { RunStore } from '../runs/store';
@@ -41,6 +41,8 @@ export interface ClassifyOptions {
   readonly includeSteps?: boolean;
   /** 'atelier' (default): separate the garment; 'naive': grayscale and squash to 28×28, for comparison. */
   readonly preprocessing?: PhotoPreprocessing;
+  /** Also explain each answer with an occlusion heatmap (`PhotoResult.why`). */
+  readonly why?: boolean;
   /** Progress of this batch (throttled by the caller if it wants). */
   readonly onProgress?: (progress: Omit<PhotoProgress, 'requestId'>) => void;
 }
@@ -52,6 +54,11 @@ export interface ClassifyOptions {
  */
 export interface PhotoClassifier {
   request(method: 'predict', params: { modelDir: string; pixels: Float32Array }): Promise<{ probabilities: Float32Array }>;
+  /** Occlusion maps of the top class (engine/occlusion.ts), for "why" heatmaps. */
+  request(
+    method: 'occlusion',
+    params: { modelDir: string; pixels: Float32Array; patch: number; stride: number },
+  ): Promise<{ maps: Float32Array; classIndex: Int32Array; probability: Float32Array }>;
 }
 
 export interface PhotoServiceOptions {
@@ -68,6 +75,7 @@ interface Prepared {
   readonly steps: PhotoSteps | null;
   readonly foundGarment: boolean;
   readonly notes: string[];
+  readonly framing: PhotoFraming;
 }
 
 type Slot = { name: string; path: string | null } & ({ prepared: Prepared } | { error: PhotoResult & { ok: false } } | { source: PhotoInput });
@@ -107,6 +115,29 @@ export class PhotoService {
   async classifyFiles(files: readonly { name: string; bytes: Uint8Array }[], options: ClassifyOptions = {}): Promise<PhotoBatch> {
     const run = await this.#resolveRun(options.runId);
     return this.#classify(run, files.map((file) => ({ name: file.name, path: null, source: { name: file.name, bytes: file.bytes } })), options);
+  }
+
+  /**
+   * Why the model (`runId`'s, or the active run's) answered as it did on one 28×28 input given as
+   * bytes (0 background … 255): the occlusion heatmap of its top class.
+   */
+  async why(pixels: readonly number[] | Uint8Array, runId?: string): Promise<WhyMap & { runId: string }> {
+    if (pixels.length !== PIXELS_PER_IMAGE) throw new AtelierError('invalid-payload', `A "why" heatmap needs the ${PIXELS_PER_IMAGE} pixels of one 28×28 image, got ${pixels.length}.`);
+    const run = await this.#resolveRun(runId);
+    const [map] = await this.#whyMaps(run.modelDir, Float32Array.from(pixels, (value) => value / 255));
+    return { ...map!, runId: run.id };
+  }
+
+  async #whyMaps(modelDir: string, pixels: Float32Array): Promise<WhyMap[]> {
+    const { patch, stride } = WHY_METHOD;
+    const { maps, classIndex, probability } = await this.#engine.request('occlusion', { modelDir, pixels, patch, stride });
+    return Array.from(classIndex, (index, i) => ({
+      classIndex: index,
+      probability: probability[i] ?? 0,
+      map: Array.from(maps.subarray(i * PIXELS_PER_IMAGE, (i + 1) * PIXELS_PER_IMAGE)),
+      patch,
+      stride,
+    }));
   }
 
   async #resolveRun(runId: string | undefined): Promise<PhotoBatch['run'] & { modelDir: string }> {
@@ -180,6 +211,13 @@ export class PhotoService {
       ({ probabilities } = await this.#engine.request('predict', { modelDir: run.modelDir, pixels }));
     }
     const predicted = new Map(good.map(({ index }, i) => [index, Array.from(probabilities.subarray(i * classes, (i + 1) * classes))]));
+    const explained = new Map<number, WhyMap>();
+    if (options.why && good.length > 0) {
+      const pixels = new Float32Array(good.length * PIXELS_PER_IMAGE);
+      good.forEach(({ prepared }, i) => pixels.set(prepared.input, i * PIXELS_PER_IMAGE));
+      const maps = await this.#whyMaps(run.modelDir, pixels);
+      good.forEach(({ index }, i) => explained.set(index, maps[i]!));
+    }
     report('done');
 
     const results = slots.map((slot, index): PhotoResult => {
@@ -199,6 +237,8 @@ export class PhotoService {
         foundGarment: slot.prepared.foundGarment,
         notes: slot.prepared.notes,
         steps: slot.prepared.steps,
+        framing: slot.prepared.framing,
+        ...(explained.has(index) ? { why: explained.get(index)! } : {}),
         runId: run.id,
       };
     });
@@ -225,7 +265,7 @@ function argMax(values: readonly number[]): number {
 export async function photoToInput(
   source: PhotoInput,
   options: { readonly preprocessing?: PhotoPreprocessing; readonly limits?: Partial<PhotoLimits> } = {},
-): Promise<{ input: Float32Array; steps: PreprocessSteps; foundGarment: boolean; notes: string[] }> {
+): Promise<{ input: Float32Array; steps: PreprocessSteps; foundGarment: boolean; notes: string[]; framing: PhotoFraming }> {
   const decoded = 'path' in source ? await decodePhoto(source.path, { limits: options.limits }) : await decodePhoto(source.bytes, { name: source.name, limits: options.limits });
   return options.preprocessing === 'naive' ? preprocessNaively(decoded) : preprocessPhoto(decoded);
 }
@@ -240,18 +280,20 @@ async function prepare(result: Awaited<ReturnType<typeof photoToInput>>, include
         input: await stepToDataUrl(result.steps, 'final28'),
       }
     : null;
-  return { input: result.input, steps, foundGarment: result.foundGarment, notes: result.notes };
+  return { input: result.input, steps, foundGarment: result.foundGarment, notes: result.notes, framing: result.framing };
 }
 
 /**
  * What someone new to Fashion-MNIST would do with a photo: grayscale it and squash it to 28×28.
  * Kept to measure what Atelier's preprocessing adds (README, `atelier photos-eval --naive`).
  */
-export function preprocessNaively(decoded: { readonly image: DecodedPhoto['image'] }): { input: Float32Array; steps: PreprocessSteps; foundGarment: boolean; notes: string[] } {
+export function preprocessNaively(decoded: { readonly image: DecodedPhoto['image'] }): { input: Float32Array; steps: PreprocessSteps; foundGarment: boolean; notes: string[]; framing: PhotoFraming } {
   const gray = toGray(decoded.image);
   const small = resizeArea(gray, IMAGE_SIDE, IMAGE_SIDE);
   const final28 = Uint8Array.from(small.data, (v) => Math.round(Math.min(255, Math.max(0, v))));
   const input = Float32Array.from(final28, (v) => v / 255);
   const mask = { width: gray.width, height: gray.height, data: new Uint8Array(gray.width * gray.height).fill(1) };
-  return { input, steps: { original: decoded.image, mask, separated: gray, final28 }, foundGarment: false, notes: ['Naive preprocessing: the whole photo in grayscale, squashed to 28×28.'] };
+  // The whole photo, squashed: the crop is the photo and it fills the canvas.
+  const framing = { photo: { width: gray.width, height: gray.height }, crop: { x0: 0, y0: 0, x1: gray.width, y1: gray.height }, placed: { x: 0, y: 0, width: IMAGE_SIDE, height: IMAGE_SIDE } };
+  return { input, steps: { original: decoded.image, mask, separated: gray, final28 }, foundGarment: false, notes: ['Naive preprocessing: the whole photo in grayscale, squashed to 28×28.'], framing };
 }
