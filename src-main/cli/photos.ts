@@ -6,21 +6,26 @@ import { readdir } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Atelier } from '../app';
-import { PHOTO_MAX_PATHS, type PhotoBatch, type PhotoPreprocessing, type PhotoResult } from '../contract';
+import { PHOTO_MAX_PATHS, WHY_METHOD, type PhotoBatch, type PhotoPreprocessing, type PhotoResult } from '../contract';
 import { CLASS_NAMES } from '../core/fashion-mnist';
 import { AtelierError, toErrorInfo } from '../core/errors';
 import { writeFileAtomic } from '../core/fs-atomic';
 import { photoResultsCsv } from '../core/photos/csv';
 import { collectPhotoPaths } from '../core/photos/decode';
+import { photoToInput } from '../core/photos/service';
+import { whyPicture } from '../core/photos/why-picture';
 import { fileSha256, photosSeenBy, type RunLineage, type SeenPhotos } from '../core/training/cross-validation';
 import type { CliIo } from './commands';
 import { withAtelier, type CliDeps } from './session';
 
-export const PHOTOS_HELP_LINES = `  classify [--run ID|latest] FILE|DIR... [--json] [--naive] [--csv FILE|-]
+export const PHOTOS_HELP_LINES = `  classify [--run ID|latest] FILE|DIR... [--json] [--naive] [--csv FILE|-] [--why [--why-dir DIR]]
                                Classify clothing photos (folders: the photos in them) with the run chosen
                                in Models, or --run; --json prints one JSON object per photo; --csv FILE
                                also saves them as CSV (file path, class, confidence, not sure, the ten
-                               probabilities, error; one row per photo), --csv - prints only the CSV
+                               probabilities, error; one row per photo), --csv - prints only the CSV;
+                               --why also writes each photo's heatmap of what raised its answer (occlusion:
+                               the drop when a 4×4 patch is hidden) as FILE.why.png in --why-dir (default:
+                               the current folder), the photo and its 28×28 input side by side
   photos-eval DIR [--run ID|latest] [--json] [--naive]
                                Top-1 accuracy on a folder of class folders laid out like real-photos
                                (t-shirt, pants, longsleeve, dress, outwear, shirt, shoes), overall and per
@@ -74,6 +79,12 @@ export function photoJson(result: PhotoResult): Record<string, unknown> {
   };
 }
 
+/** The "why" part of a photo's JSON line: the PNG written, the class explained and how. */
+export function whyJson(result: PhotoResult, png: string | undefined): Record<string, unknown> {
+  if (!result.ok || !result.why || png === undefined) return {};
+  return { why: { png, class: result.why.classIndex, probability: result.why.probability, method: 'occlusion', patch: result.why.patch, stride: result.why.stride } };
+}
+
 /** One photo's result as a line for people. */
 export function formatPhotoLine(result: PhotoResult, width: number): string {
   const file = (result.path ?? result.name).padEnd(width);
@@ -85,11 +96,11 @@ function preprocessingOf(naive: boolean): PhotoPreprocessing {
   return naive ? 'naive' : 'atelier';
 }
 
-/** Classify many paths in calls of at most `PHOTO_MAX_PATHS`, as one batch. */
-export async function classifyAll(deps: CliDeps, atelier: Atelier, paths: string[], runId: string | undefined, preprocessing: PhotoPreprocessing): Promise<PhotoBatch> {
+/** Classify many paths in calls of at most `PHOTO_MAX_PATHS`, as one batch; `why` adds each photo's heatmap. */
+export async function classifyAll(deps: CliDeps, atelier: Atelier, paths: string[], runId: string | undefined, preprocessing: PhotoPreprocessing, why = false): Promise<PhotoBatch> {
   const parts: PhotoBatch[] = [];
   for (let start = 0; start < paths.length; start += PHOTO_MAX_PATHS) {
-    parts.push(await deps.call(atelier, 'photos.classifyPaths', { paths: paths.slice(start, start + PHOTO_MAX_PATHS), includeSteps: false, preprocessing, ...(runId ? { runId } : {}) }));
+    parts.push(await deps.call(atelier, 'photos.classifyPaths', { paths: paths.slice(start, start + PHOTO_MAX_PATHS), includeSteps: false, preprocessing, ...(runId ? { runId } : {}), ...(why ? { why } : {}) }));
   }
   const [first] = parts;
   if (!first) throw new AtelierError('invalid-payload', 'Name at least one photo or folder.');
@@ -113,10 +124,44 @@ async function saveCsv(path: string, csv: string): Promise<void> {
   }
 }
 
+/**
+ * Write each explained photo's heatmap as `<file name>.why.png` in `dir` (a second photo of the same
+ * name gets `-2`, `-3`, …); answers the PNG's path by result. The photo is decoded and preprocessed
+ * again here, the same deterministic steps that made the input the heatmap explains.
+ */
+async function writeWhyPictures(results: readonly PhotoResult[], dir: string, preprocessing: PhotoPreprocessing): Promise<Map<PhotoResult, string>> {
+  const written = new Map<PhotoResult, string>();
+  const used = new Set<string>();
+  for (const result of results) {
+    if (!result.ok || !result.why || !result.framing || result.path === null) continue;
+    const stem = basename(result.path);
+    let name = `${stem}.why.png`;
+    for (let n = 2; used.has(name); n += 1) name = `${stem}-${n}.why.png`;
+    used.add(name);
+    const target = join(dir, name);
+    const { steps, framing } = await photoToInput({ path: result.path }, { preprocessing });
+    try {
+      await writeFileAtomic(target, await whyPicture(steps, framing, result.why));
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      throw new AtelierError('export-failed', `${target}: the heatmap could not be saved (${code ?? toErrorInfo(error).message}) — name a folder you can write to with --why-dir.`, { cause: error });
+    }
+    written.set(result, target);
+  }
+  return written;
+}
+
 export async function commandClassify(args: string[], io: CliIo, deps: CliDeps): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
-    options: { run: { type: 'string' }, json: { type: 'boolean', default: false }, naive: { type: 'boolean', default: false }, csv: { type: 'string' } },
+    options: {
+      run: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      naive: { type: 'boolean', default: false },
+      csv: { type: 'string' },
+      why: { type: 'boolean', default: false },
+      'why-dir': { type: 'string' },
+    },
     allowPositionals: true,
     strict: true,
   });
@@ -125,19 +170,29 @@ export async function commandClassify(args: string[], io: CliIo, deps: CliDeps):
   if (csvToStdout && values.json) throw new AtelierError('invalid-config', '--csv - prints CSV and --json prints JSON, both on standard output; choose one, or save the CSV to a file with --csv FILE.');
   if (values.csv === '') throw new AtelierError('invalid-config', 'Name the CSV file after --csv (or --csv - to print it).');
   const csvPath = values.csv === undefined || csvToStdout ? null : resolve(values.csv);
+  if (values['why-dir'] !== undefined && !values.why) throw new AtelierError('invalid-config', '--why-dir says where --why writes its heatmaps; add --why, or leave --why-dir out.');
+  if (values['why-dir'] === '') throw new AtelierError('invalid-config', 'Name the folder after --why-dir.');
+  const whyDir = resolve(values['why-dir'] ?? '.');
   return withAtelier(deps, async (atelier) => {
     const runId = await runOption(deps, atelier, values.run);
-    const batch = await classifyAll(deps, atelier, positionals.map((path) => resolve(path)), runId, preprocessingOf(values.naive));
+    const preprocessing = preprocessingOf(values.naive);
+    const batch = await classifyAll(deps, atelier, positionals.map((path) => resolve(path)), runId, preprocessing, values.why);
+    const whyPngs = values.why ? await writeWhyPictures(batch.results, whyDir, preprocessing) : new Map<PhotoResult, string>();
     const csv = values.csv === undefined ? null : photoResultsCsv(batch.results, batch.classNames);
     if (csv !== null && csvToStdout) {
       // io.out ends the text with LF: the CSV's last CRLF loses its LF here to stay RFC 4180.
       io.out(csv.slice(0, -1));
     } else if (values.json) {
-      for (const result of batch.results) io.out(JSON.stringify(photoJson(result)));
+      for (const result of batch.results) io.out(JSON.stringify({ ...photoJson(result), ...whyJson(result, whyPngs.get(result)) }));
     } else {
       io.out(`Classified with "${batch.run.name}" (${batch.run.id}${batch.run.testAccuracy === null ? '' : `, ${percent(batch.run.testAccuracy)} on the test set`}):`);
       const width = Math.min(60, Math.max(...batch.results.map((result) => (result.path ?? result.name).length)));
-      for (const result of batch.results) io.out(formatPhotoLine(result, width));
+      for (const result of batch.results) {
+        io.out(formatPhotoLine(result, width));
+        const png = whyPngs.get(result);
+        if (png) io.out(`  ${''.padEnd(width)}  why: ${png}`);
+      }
+      if (values.why) io.out(`Heatmaps: ${WHY_METHOD.summary}`);
     }
     if (csv !== null && csvPath !== null) {
       await saveCsv(csvPath, csv);
