@@ -571,7 +571,7 @@ describe('the renderer page', () => {
 // ─── 5. navigation, new windows, permissions, external links ─────────────────────────────────────
 
 describe('window.ts guards every web content', () => {
-  it('source: will-navigate is prevented, the window-open handler only denies, permission requests are refused', () => {
+  it('source: will-navigate is prevented, the window-open handler only denies, permission requests are refused but by allowsPermission', () => {
     const window = source('src-main/window.ts');
 
     const navigationGuards = methodCalls(window, 'on').filter((call) => {
@@ -602,7 +602,21 @@ describe('window.ts guards every web content', () => {
       if (ts.isCallExpression(node) && node.expression.getText() === callback) callbackCalls.push(node);
     });
     expect(callbackCalls.length).toBeGreaterThanOrEqual(1);
-    for (const call of callbackCalls) expect(call.arguments.map((argument) => argument.getText())).toEqual(['false']);
+    // Only a plain refusal, or the answer of allowsPermission (permissions.ts, tried case by case below).
+    for (const call of callbackCalls) {
+      expect(call.arguments).toHaveLength(1);
+      const answer = call.arguments[0]!;
+      const decided = answer.getText() === 'false' || (ts.isCallExpression(answer) && answer.expression.getText() === 'allowsPermission');
+      expect(decided, answer.getText()).toBe(true);
+    }
+    const checkHandlers = methodCalls(window, 'setPermissionCheckHandler');
+    expect(checkHandlers).toHaveLength(1);
+    const checkReturns = returnedExpressions(asFunction(checkHandlers[0]!.arguments[0]));
+    expect(checkReturns.length).toBeGreaterThanOrEqual(1);
+    for (const expression of checkReturns) {
+      const answer = unwrap(expression);
+      expect(answer && ts.isCallExpression(answer) && answer.expression.getText() === 'allowsPermission', expression.getText()).toBe(true);
+    }
   });
 
   describe('run against a stand-in electron', () => {
@@ -649,16 +663,49 @@ describe('window.ts guards every web content', () => {
       expect(electron.openExternal).not.toHaveBeenCalled();
     });
 
-    it('refuses every permission request and check', () => {
-      const requestHandler = electron.state.permissionRequestHandler;
-      const checkHandler = electron.state.permissionCheckHandler;
-      expect(requestHandler).not.toBeNull();
-      expect(checkHandler).not.toBeNull();
-      for (const permission of ['media', 'geolocation', 'notifications', 'clipboard-read', 'openExternal', 'fullscreen', 'hid', 'serial', 'usb']) {
-        const callback = vi.fn();
-        requestHandler!({}, permission, callback, { requestingUrl: 'file:///index.html' });
-        expect(callback, permission).toHaveBeenCalledWith(false);
-        expect(checkHandler!({}, permission, 'file://', {}), permission).toBe(false);
+    /** Atelier's own page as the window loads it (the stand-in app is packaged: the built renderer). */
+    const ownPage = (): string => pathToFileURL(fileURLToPath(new URL('../renderer/index.html', import.meta.url))).href;
+    const OTHER_PERMISSIONS = ['geolocation', 'notifications', 'clipboard-read', 'clipboard-sanitized-write', 'openExternal', 'fullscreen', 'pointerLock', 'display-capture', 'midi', 'midiSysex', 'hid', 'serial', 'usb', 'idle-detection', 'storage-access', 'unknown'];
+    const OTHER_PAGES = ['https://evil.example/', 'http://127.0.0.1:5173/', 'file:///tmp/index.html', 'about:blank', '', undefined];
+
+    function request(permission: string, details: Record<string, unknown>): boolean | undefined {
+      const callback = vi.fn();
+      electron.state.permissionRequestHandler!({}, permission, callback, details);
+      expect(callback, permission).toHaveBeenCalledTimes(1);
+      return callback.mock.calls[0]![0] as boolean;
+    }
+
+    it('grants the camera, video only, to Atelier’s own page: request and check', () => {
+      expect(electron.state.permissionRequestHandler).not.toBeNull();
+      expect(electron.state.permissionCheckHandler).not.toBeNull();
+      for (const url of [ownPage(), `${ownPage()}#/classify`]) {
+        expect(request('media', { requestingUrl: url, mediaTypes: ['video'] }), url).toBe(true);
+        expect(electron.state.permissionCheckHandler!({}, 'media', 'file:///', { requestingUrl: url, mediaType: 'video' }), url).toBe(true);
+      }
+    });
+
+    it('refuses the microphone, video with audio, and a media request naming nothing, even to Atelier’s own page', () => {
+      for (const mediaTypes of [['audio'], ['video', 'audio'], ['audio', 'video'], [], undefined]) {
+        expect(request('media', { requestingUrl: ownPage(), ...(mediaTypes ? { mediaTypes } : {}) }), JSON.stringify(mediaTypes)).toBe(false);
+      }
+      for (const mediaType of ['audio', 'unknown', undefined]) {
+        expect(electron.state.permissionCheckHandler!({}, 'media', 'file:///', { requestingUrl: ownPage(), ...(mediaType ? { mediaType } : {}) }), String(mediaType)).toBe(false);
+      }
+    });
+
+    it('refuses the camera to every other page', () => {
+      for (const url of [...OTHER_PAGES, `${ownPage()}.evil.html`]) {
+        expect(request('media', { requestingUrl: url, mediaTypes: ['video'] }), String(url)).toBe(false);
+        expect(electron.state.permissionCheckHandler!({}, 'media', 'https://evil.example', { requestingUrl: url, mediaType: 'video' }), String(url)).toBe(false);
+      }
+    });
+
+    it('refuses every other permission, request and check, to every page including its own', () => {
+      for (const permission of OTHER_PERMISSIONS) {
+        for (const url of [ownPage(), ...OTHER_PAGES]) {
+          expect(request(permission, { requestingUrl: url, mediaTypes: ['video'] }), `${permission} ${url}`).toBe(false);
+          expect(electron.state.permissionCheckHandler!({}, permission, 'file:///', { requestingUrl: url, mediaType: 'video' }), `${permission} ${url}`).toBe(false);
+        }
       }
     });
 

@@ -1,11 +1,12 @@
 /**
  * The main window and the security rules every web content obeys: context isolation, sandbox,
  * no Node in the page, no navigation away, no new windows, external links only for http(s),
- * and every permission request denied.
+ * and every permission denied but the camera (video only) for Atelier's own page (permissions.ts).
  */
 import { app, BrowserWindow, session, shell, type WebContents, type WebFrameMain } from 'electron';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { isSafeExternalUrl } from './external-url';
+import { allowsPermission } from './permissions';
 
 const rendererIndex = fileURLToPath(new URL('../renderer/index.html', import.meta.url));
 const devServerUrl = !app.isPackaged ? process.env.ELECTRON_RENDERER_URL : undefined;
@@ -13,7 +14,11 @@ const devServerUrl = !app.isPackaged ? process.env.ELECTRON_RENDERER_URL : undef
 /** The origin(s) Atelier's own renderer loads from; everything else is untrusted. */
 export function isTrustedFrame(frame: WebFrameMain | null): boolean {
   if (!frame) return false;
-  const url = frame.url;
+  return isOwnPageUrl(frame.url);
+}
+
+/** True for the URL of Atelier's own renderer page (with a hash or query), nothing else. */
+export function isOwnPageUrl(url: string): boolean {
   if (devServerUrl && url.startsWith(devServerUrl)) return true;
   return url === pathToFileURL(rendererIndex).href || url.startsWith(`${pathToFileURL(rendererIndex).href}#`) || url.startsWith(`${pathToFileURL(rendererIndex).href}?`);
 }
@@ -31,8 +36,14 @@ function guardContents(contents: WebContents): void {
 
 /** Applied once, before any window exists. */
 export function setupSecurity(): void {
-  session.defaultSession.setPermissionRequestHandler((_contents, _permission, callback) => callback(false));
-  session.defaultSession.setPermissionCheckHandler(() => false);
+  // Classify's live camera: video for Atelier's own page; every other request and check is denied.
+  session.defaultSession.setPermissionRequestHandler((_contents, permission, callback, details) => {
+    const mediaTypes = 'mediaTypes' in details ? (details.mediaTypes ?? []) : undefined;
+    callback(allowsPermission({ permission, requestingUrl: details.requestingUrl, mediaTypes }, isOwnPageUrl));
+  });
+  session.defaultSession.setPermissionCheckHandler((_contents, permission, _origin, details) =>
+    allowsPermission({ permission, requestingUrl: details.requestingUrl, mediaType: details.mediaType }, isOwnPageUrl),
+  );
   app.on('web-contents-created', (_event, contents) => guardContents(contents));
 }
 
