@@ -21,6 +21,7 @@ const run = (overrides: Partial<RunSummary>): RunSummary => ({
   error: null,
   parentRunId: null,
   photoCount: 0,
+  checkpointEpoch: null,
   ...overrides,
 });
 

@@ -35,6 +35,7 @@ export const ERROR_KINDS = [
   'folder-empty',
   // runs / export / disk
   'run-corrupt',
+  'checkpoint-damaged',
   'export-failed',
   'target-exists',
   'model-incompatible',

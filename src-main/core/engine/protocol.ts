@@ -3,7 +3,7 @@
  * user). Requests carry an id; the worker answers each with exactly one `result` message, and may
  * send `event` messages at any time.
  */
-import type { EngineInfo, EpochMetrics, EventName, EventPayload, Preset, TrainingConfig } from '../../contract';
+import type { EarlyStop, EngineInfo, EpochMetrics, EventName, EventPayload, LearningRateSweep, Preset, TrainingConfig } from '../../contract';
 import type { DatasetSource } from '../dataset/sources';
 import type { Scores } from '../evaluation/metrics';
 import type { ErrorInfo } from '../errors';
@@ -30,9 +30,17 @@ export interface EngineMethods {
       extra?: ExtraImages | null;
       /** Start from the model saved in this folder instead of a new one (fresh Adam at the config's learning rate). */
       initialModelDir?: string | null;
+      /**
+       * Write a checkpoint into `runDir`/checkpoints after every epoch; with `resumeFrom`, go on from
+       * that epoch's checkpoint (the model in `modelDir` gives the layers). `scheduleFromEpoch` starts
+       * a new learning-rate span (Train more); absent, a resume keeps its checkpoint's.
+       */
+      checkpoints?: { runDir: string; resumeFrom: number | null; scheduleFromEpoch?: number; trainMore?: boolean } | null;
     };
-    result: { epochsCompleted: number; stopped: boolean; metrics: EpochMetrics[]; evaluation: TestEvaluation | null };
+    result: { epochsCompleted: number; stopped: boolean; earlyStop: EarlyStop | null; metrics: EpochMetrics[]; evaluation: TestEvaluation | null };
   };
+  /** Sweep the learning rate on a copy of a new model for `config` (engine/lr-finder.ts). */
+  findLearningRate: { params: { source: DatasetSource; config: TrainingConfig; batches?: number }; result: LearningRateSweep };
   /** Why the saved model in `modelDir` cannot be trained further (`teachingProblem`), or null when it can. */
   teachable: { params: { modelDir: string }; result: { problem: string | null } };
   /** Evaluate a saved model on the 10,000 test images. */

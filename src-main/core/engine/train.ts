@@ -4,11 +4,14 @@
  * one batch. Every tensor it makes is disposed before the next batch.
  */
 import type * as tfType from '@tensorflow/tfjs';
-import type { EpochMetrics, TrainingConfig } from '../../contract';
+import type { EarlyStop, EpochMetrics, TrainingConfig } from '../../contract';
 import { CLASS_COUNT, PIXELS_PER_IMAGE } from '../fashion-mnist';
 import { lossAndAccuracy } from '../evaluation/metrics';
 import { myPhotoAugmentation, trainingAugmentation, type ImageAugmentation } from './models';
-import { mulberry32, shuffleInPlace } from '../random';
+import { mulberry32, shuffleInPlace, type SeededRandom } from '../random';
+import type { CheckpointData, EarlyStoppingState } from '../runs/checkpoints';
+import { readWeights, setOptimizerLearningRate, writeWeights } from './checkpoint-state';
+import { learningRateAt } from './lr-schedule';
 import { gatherLabels, gatherPixels, inputTensor, predictProbabilities } from './tensors';
 import { denseStackTraining } from './wasm-kernels/dense-model';
 
@@ -45,8 +48,11 @@ export interface BatchReport {
 
 export interface TrainCallbacks {
   onBatch?(report: BatchReport): void;
-  /** Called after each finished epoch (after validation); awaited, e.g. to save the model. */
-  onEpoch?(metrics: EpochMetrics): Promise<void> | void;
+  /**
+   * Called after each finished epoch (after validation, before early stopping acts); awaited, e.g. to
+   * save the model and write a checkpoint of `state` with the model's weights and optimizer.
+   */
+  onEpoch?(metrics: EpochMetrics, state: EpochEndState): Promise<void> | void;
   /** Checked before every batch. */
   shouldStop?(): boolean;
   /** Minimum milliseconds between two `onBatch` calls (default 100 ⇒ ≤ 10 per second). */
@@ -54,7 +60,29 @@ export interface TrainCallbacks {
 }
 
 export interface TrainOptions {
+/** What besides the model's weights and Adam's state a checkpoint needs to continue after an epoch. */
+export interface EpochEndState {
+  samples: CheckpointData['samples'];
+  dropoutStep: number;
+  scheduleFromEpoch: number;
+  earlyStopping: EarlyStoppingState | null;
+}
+
+/** Where a resumed training starts: after `epoch`, with the model and optimizer already restored from its checkpoint. */
+export interface ResumePoint extends Omit<EpochEndState, 'scheduleFromEpoch'> {
+  epoch: number;
+  /** The best epoch's weights when early stopping tracks an epoch before `epoch`; null when it is `epoch` itself or unused. */
+  bestWeights: CheckpointData['weights'] | null;
+}
+
   /** Replace each training image before it is batched; default: the preset's (`trainingAugmentation`), null for none. */
+  /** Continue after a checkpoint's epoch instead of starting at epoch 1. */
+  resume?: ResumePoint | null;
+  /**
+   * The epoch the learning-rate schedule's span starts at (default 1): the schedule runs from there
+   * to `config.epochs`. Train more starts a new span at its first epoch.
+   */
+  scheduleFromEpoch?: number;
   augment?: ImageAugmentation | null;
   /**
    * On the wasm backend, train a Dense-stack model (the tutorial MLP) with the fused step of
@@ -82,6 +110,8 @@ export function splitIndices(count: number, config: Pick<TrainingConfig, 'trainL
   const trainCount = total - validationCount;
   const train = new Uint32Array(trainCount);
   for (let i = 0; i < trainCount; i++) train[i] = i;
+  /** Set when early stopping ended the training (the model then holds the best epoch's weights). */
+  earlyStop: EarlyStop | null;
   const validation = new Uint32Array(validationCount);
   for (let i = 0; i < validationCount; i++) validation[i] = trainCount + i;
   return { train, validation };
@@ -150,15 +180,15 @@ export class TrainingSamples {
   readonly #train: Uint32Array;
   readonly #order: Uint32Array;
   readonly #datasetCount: number;
-  readonly #random: () => number;
-  readonly #augmentRandom: () => number;
+  readonly #random: SeededRandom;
+  readonly #augmentRandom: SeededRandom;
   readonly #augment: ImageAugmentation | null;
   readonly #extraAugment: ImageAugmentation | null;
   readonly #extraCount: number;
   readonly #extraPerEpoch: number;
   readonly #cycle: Uint32Array;
   #cyclePosition: number;
-  readonly #cycleRandom: () => number;
+  readonly #cycleRandom: SeededRandom;
 
   constructor(config: TrainingConfig, data: LabelledImages, options: { augment?: ImageAugmentation | null; extra?: ExtraImages | null } = {}) {
     const { train, validation } = splitIndices(data.count, config);
@@ -228,6 +258,33 @@ export class TrainingSamples {
   }
 
   /** Pixels of `order[start..end)` in [0, 1], each augmented as `augmentationOf` says (draws from the run's augmentation generator). */
+  /** Where the generators and orders stand (copies), for a checkpoint: `restore` of it continues the same sequence. */
+  snapshot(): CheckpointData['samples'] {
+    return {
+      random: this.#random.state(),
+      augmentRandom: this.#augmentRandom.state(),
+      cycleRandom: this.#cycleRandom.state(),
+      cyclePosition: this.#cyclePosition,
+      orderLength: this.#order.length,
+      cycleLength: this.#cycle.length,
+      order: this.#order.slice(),
+      cycle: this.#cycle.slice(),
+    };
+  }
+
+  /** Continue from a `snapshot` taken with the same config, data and extras. */
+  restore(state: Pick<CheckpointData['samples'], 'random' | 'augmentRandom' | 'cycleRandom' | 'cyclePosition' | 'order' | 'cycle'>): void {
+    if (state.order.length !== this.#order.length || state.cycle.length !== this.#cycle.length) {
+      throw new Error(`The checkpoint's epoch holds ${state.order.length} samples and ${state.cycle.length} photos; this training has ${this.#order.length} and ${this.#cycle.length}.`);
+    }
+    this.#random.setState(state.random);
+    this.#augmentRandom.setState(state.augmentRandom);
+    this.#cycleRandom.setState(state.cycleRandom);
+    this.#cyclePosition = state.cyclePosition;
+    this.#order.set(state.order);
+    this.#cycle.set(state.cycle);
+  }
+
   batchPixels(order: Uint32Array, start: number, end: number): Float32Array {
     if (!this.augments) return gatherPixels(this.images, order, start, end);
     return gatherVariedPixels(this.images, this.labels, order, start, end, (index) => this.augmentationOf(index), this.#augmentRandom);
@@ -273,7 +330,18 @@ export async function trainModel(
   const dense = options.denseStack === false ? { training: null, reason: 'turned off' } : denseStackTraining(tf, model, config.batchSize);
   const stepper: TrainingStepper = dense.training ? { kind: 'dense-stack', threads: dense.training.threads } : { kind: 'trainOnBatch', reason: dense.reason! };
   const dropouts = dropoutSeeds(model);
-  let step = 0;
+  const resume = options.resume ?? null;
+  if (resume) samples.restore(resume.samples);
+  const firstEpoch = (resume?.epoch ?? 0) + 1;
+  let step = resume?.dropoutStep ?? 0;
+  // The learning rate of each batch, set in this one place for every way a batch is trained.
+  const scheduleFrom = Math.min(options.scheduleFromEpoch ?? 1, config.epochs);
+  const rateAt = (epoch: number, batch: number): number =>
+    learningRateAt(config.schedule, config.learningRate, { step: (epoch - scheduleFrom) * batches + batch, stepsPerEpoch: batches, totalSteps: (config.epochs - scheduleFrom + 1) * batches });
+  const applyRate = (rate: number): void => {
+    setOptimizerLearningRate(model, rate);
+    dense.training?.setLearningRate(rate);
+  };
   const trainBatch = async (pixels: Float32Array, labels: Float32Array, count: number): Promise<[number, number]> => {
     if (dense.training) {
       const { loss, accuracy } = dense.training.step(pixels, labels, count);
@@ -281,6 +349,11 @@ export async function trainModel(
     }
     const xs = inputTensor(tf, pixels, inputShape);
     const ys = tf.tensor2d(labels, [count, 1], 'float32');
+  const early = config.earlyStopping ?? null;
+  let tracker: EarlyStoppingState | null = early && options.resume?.earlyStopping ? { ...options.resume.earlyStopping } : null;
+  let bestWeights = early && tracker ? (options.resume?.bestWeights ?? (tracker.bestEpoch === options.resume?.epoch ? readWeights(model) : null)) : null;
+  if (early && tracker && !bestWeights) throw new Error(`The weights of epoch ${tracker.bestEpoch}, the best so far, are missing from the checkpoints.`);
+  let earlyStop: EarlyStop | null = null;
     dropouts.next(++step);
     try {
       const result = await model.trainOnBatch(xs, ys);
@@ -292,7 +365,7 @@ export async function trainModel(
   };
 
   try {
-    for (let epoch = 1; epoch <= config.epochs; epoch++) {
+    for (let epoch = firstEpoch; epoch <= config.epochs; epoch++) {
       const order = samples.nextEpoch();
       const epochStart = performance.now();
       // The first batch is always reported, then at most one per interval.
@@ -303,7 +376,8 @@ export async function trainModel(
       let seen = 0;
 
       for (let batch = 0; batch < batches; batch++) {
-        if (callbacks.shouldStop?.()) return { epochsCompleted: epoch - 1, stopped: true, metrics, stepper };
+        if (callbacks.shouldStop?.()) return { epochsCompleted: epoch - 1, stopped: true, earlyStop: null, metrics, stepper };
+        applyRate(batch === 0 ? epochRate : rateAt(epoch, batch));
         const start = batch * config.batchSize;
         const end = Math.min(perEpoch, start + config.batchSize);
         const labels = samples.batchLabels(order, start, end);
@@ -323,6 +397,7 @@ export async function trainModel(
         if (!Number.isFinite(loss)) {
           throw new Error(`The loss became ${loss} in epoch ${epoch}, batch ${batch + 1}: training diverged. Try a lower learning rate.`);
         }
+      const epochRate = rateAt(epoch, 0);
         lossSum += loss * (end - start);
         accuracySum += accuracy * (end - start);
         seen += end - start;
@@ -372,7 +447,20 @@ export async function trainModel(
         samplesPerSecond: previousRate,
       };
       metrics.push(epochMetrics);
-      await callbacks.onEpoch?.(epochMetrics);
+      if (early && valLoss !== null) {
+        // Keras' EarlyStopping(monitor='val_loss', min_delta=0): an epoch is better only when strictly lower.
+        if (!tracker || valLoss < tracker.bestValLoss) {
+          tracker = { bestEpoch: epoch, bestValLoss: valLoss, epochsSinceBest: 0 };
+          bestWeights = readWeights(model);
+        } else {
+          tracker = { ...tracker, epochsSinceBest: tracker.epochsSinceBest + 1 };
+        }
+      }
+      await callbacks.onEpoch?.(epochMetrics, { samples: samples.snapshot(), dropoutStep: step, scheduleFromEpoch: scheduleFrom, earlyStopping: tracker });
+      if (early && tracker && tracker.epochsSinceBest >= early.patience && epoch < config.epochs) {
+        earlyStop = { stoppedAfterEpoch: epoch, bestEpoch: tracker.bestEpoch, bestValLoss: tracker.bestValLoss, patience: early.patience };
+        break;
+      }
     }
   } finally {
     // A stop or an error mid-epoch: the model still gets what was trained so far.
@@ -380,5 +468,11 @@ export async function trainModel(
     dense.training?.dispose();
     dropouts.restore();
   }
-  return { epochsCompleted: config.epochs, stopped: false, metrics, stepper };
+  // After the fused step's last sync: the model gets the best epoch's weights, also when the last epoch was not the best.
+  if (!earlyStop && early && tracker && tracker.bestEpoch !== config.epochs) {
+    earlyStop = { stoppedAfterEpoch: config.epochs, bestEpoch: tracker.bestEpoch, bestValLoss: tracker.bestValLoss, patience: early.patience };
+  }
+  if (earlyStop) writeWeights(tf, model, bestWeights!);
+  return { epochsCompleted: earlyStop?.stoppedAfterEpoch ?? config.epochs, stopped: false, earlyStop, metrics, stepper };
 }
+        learningRate: epochRate,

@@ -18,6 +18,8 @@ import { loadModel, saveModel } from './model-io';
 import { occlusionMapsOfModel } from './occlusion';
 import { gatherPixels, predictProbabilities } from './tensors';
 import { trainModel } from './train';
+import { resumeFromCheckpoint, saveCheckpoint } from './checkpoint-state';
+import { findLearningRate } from './lr-finder';
 import { defaultTrainingThreads } from './wasm-kernels/dense-step';
 import { registerWasmTrainingKernels } from './wasm-kernels';
 import type { EngineEventName, EngineEvents, EngineMethods, EngineReply, EngineRequest, EngineWorkerOptions, TestEvaluation } from './protocol';
@@ -97,16 +99,23 @@ const methods: MethodHandlers = {
     const memory = tf.memory();
     return { numTensors: memory.numTensors, numBytes: memory.numBytes };
   },
-  train: async ({ runId, modelDir, source, config, stopFlag, extra, initialModelDir }) => {
+  train: async ({ runId, modelDir, source, config, stopFlag, extra, initialModelDir, checkpoints }) => {
     if (training) throw new AtelierError('busy', 'A training is already running in the engine.');
     training = true;
     const stop = new Int32Array(stopFlag);
-    let model: tf.LayersModel;
+    let model: tf.LayersModel | null = null;
     let data: FashionMnist;
+    let resumed: Awaited<ReturnType<typeof resumeFromCheckpoint>> | null = null;
     try {
       data = await dataset(source);
-      model = initialModelDir ? await loadModelForTeaching(tf, initialModelDir, config) : buildModel(tf, config);
+      // A resumed run rebuilds its own layers from its model folder, then takes the checkpoint's weights and Adam state.
+      const from = checkpoints?.resumeFrom ? modelDir : initialModelDir;
+      model = from ? await loadModelForTeaching(tf, from, config) : buildModel(tf, config);
+      if (checkpoints?.resumeFrom) resumed = await resumeFromCheckpoint(tf, model, checkpoints.runDir, checkpoints.resumeFrom);
+      // Train more: early stopping's patience counts from the first new epoch (the best so far is still remembered).
+      if (resumed?.point.earlyStopping && checkpoints?.trainMore) resumed.point.earlyStopping = { ...resumed.point.earlyStopping, epochsSinceBest: 0 };
     } catch (error) {
+      if (model) disposeModel(model);
       training = false;
       throw error;
     }
@@ -115,11 +124,18 @@ const methods: MethodHandlers = {
       const outcome = await trainModel(tf, model, config, data.train, {
         shouldStop: () => Atomics.load(stop, 0) !== 0,
         onBatch: (report) => emit('training.batch', { runId, epochs: config.epochs, ...report }),
-        onEpoch: async (metrics) => {
+        onEpoch: async (metrics, state) => {
           await saveModel(tf, model, modelDir, `e${metrics.epoch}`);
+          if (checkpoints) await saveCheckpoint(tf, model, checkpoints.runDir, metrics, state);
           emit('training.epoch', { runId, epochs: config.epochs, ...metrics });
         },
-      }, { extra: extra ?? null });
+      }, {
+        extra: extra ?? null,
+        resume: resumed?.point ?? null,
+        scheduleFromEpoch: checkpoints?.scheduleFromEpoch ?? resumed?.scheduleFromEpoch ?? 1,
+      });
+      // Early stopping gave the model the best epoch's weights: that is the model the run keeps.
+      if (outcome.earlyStop) await saveModel(tf, model, modelDir, `e${outcome.earlyStop.bestEpoch}-best`);
       let evaluation: TestEvaluation | null = null;
       if (outcome.epochsCompleted > 0) {
         // A stopped run is judged by the model of its last finished epoch, as saved.
@@ -130,9 +146,24 @@ const methods: MethodHandlers = {
           if (judged !== model) judged.dispose();
         }
       }
-      return { epochsCompleted: outcome.epochsCompleted, stopped: outcome.stopped, metrics: outcome.metrics, evaluation };
+      return { epochsCompleted: outcome.epochsCompleted, stopped: outcome.stopped, earlyStop: outcome.earlyStop, metrics: outcome.metrics, evaluation };
     } finally {
       disposeModel(model);
+      training = false;
+    }
+  },
+  findLearningRate: async ({ source, config, batches }) => {
+    if (training) throw new AtelierError('busy', 'A training is running in the engine; find a learning rate when it has finished.');
+    training = true;
+    try {
+      const data = await dataset(source);
+      const model = buildModel(tf, config);
+      try {
+        return await findLearningRate(tf, model, config, data.train, batches === undefined ? {} : { batches });
+      } finally {
+        disposeModel(model);
+      }
+    } finally {
       training = false;
     }
   },

@@ -5,6 +5,7 @@
  *   runs/<id>/evaluation.json   test-set scores
  *   runs/<id>/predictions.bin   10,000 × 10 float32 probabilities (little-endian)
  *   runs/<id>/model/            TF.js layers format
+ *   runs/<id>/checkpoints/      what training needs to go on after an epoch (see checkpoints.ts)
  *   runs/active.json            the model used for classification
  *   runs/last-number.json       the highest run number handed out (runs are "Tutorial MLP #4")
  * A run folder stays readable after a crash at any point: run.json and evaluation.json are
@@ -32,9 +33,12 @@ import { presetCatalogue } from '../engine/models';
 import { AtelierError } from '../errors';
 import { writeFileAtomic, writeJsonAtomic } from '../fs-atomic';
 import { runsDir } from '../paths';
+import { checkpointEpochs } from './checkpoints';
 
 /** run.json: the contract's run summary (less what is derived on reading) plus its config and trainer. */
-const RunRecordSchema = RunSummarySchema.omit({ hasModel: true, active: true, photoCount: true }).extend({
+const RunRecordSchema = RunSummarySchema.omit({ hasModel: true, active: true, photoCount: true, checkpointEpoch: true }).extend({
+  /** Where the learning-rate schedule's current span starts (Train more starts a new one); absent: epoch 1. */
+  scheduleFromEpoch: z.number().int().positive().optional(),
   /** Missing in run.json files written before runs were numbered; derived on reading (see `#legacyNumbers`). */
   number: z.number().int().positive().optional(),
   config: TrainingConfigSchema.nullable(),
@@ -175,6 +179,23 @@ export class RunStore {
     return next;
   }
 
+  /**
+   * Mark a run as training again in this process (Resume, Train more), with `patch` applied: the
+   * counterpart of `create` for a run that already exists.
+   */
+  async reopen(id: string, patch: Partial<Omit<RunRecord, 'id' | 'status' | 'trainer'>>): Promise<RunRecord> {
+    const current = await this.read(id);
+    const next: RunRecord = { ...current, ...patch, status: 'running', error: null, trainer: { pid: process.pid, host: hostname() } };
+    this.#live.add(id);
+    await writeJsonAtomic(join(this.dir(id), 'run.json'), next);
+    return next;
+  }
+
+  /** Replace metrics.jsonl (atomically) with these epochs: resuming drops epochs after its checkpoint. */
+  async rewriteMetrics(id: string, metrics: readonly EpochMetrics[]): Promise<void> {
+    await writeFileAtomic(join(this.dir(id), 'metrics.jsonl'), metrics.map((one) => `${JSON.stringify(one)}\n`).join(''));
+  }
+
   async appendMetrics(id: string, metrics: EpochMetrics): Promise<void> {
     await appendFile(join(this.dir(id), 'metrics.jsonl'), `${JSON.stringify(metrics)}\n`);
   }
@@ -275,7 +296,7 @@ export class RunStore {
   async summary(id: string, activeId?: string | null, numbers?: Map<string, number>): Promise<RunSummary> {
     const record = await this.read(id);
     const active = activeId === undefined ? await this.activeRunId() : activeId;
-    const { config: _config, trainer: _trainer, number: stored, parentRunId, photos, ...rest } = record;
+    const { config: _config, trainer: _trainer, number: stored, parentRunId, photos, scheduleFromEpoch: _scheduleFrom, ...rest } = record;
     const number = stored ?? (numbers ?? (await this.#numbers())).get(id) ?? 0;
     // Before numbering, trained runs were named "<preset id> · <minute>" (two in a minute looked the same).
     const name = stored !== undefined ? record.name : record.origin === 'trained' ? trainedRunName(record.preset, number) : withoutImportedSuffix(record.name);
@@ -287,6 +308,8 @@ export class RunStore {
       active: active === id,
       parentRunId: parentRunId ?? null,
       photoCount: photos?.length ?? 0,
+      checkpointEpoch: (await checkpointEpochs(this.dir(id)))[0] ?? null,
+      earlyStop: record.earlyStop ?? null,
     };
   }
 
@@ -315,7 +338,7 @@ export class RunStore {
         out.push({
           id, name: id, number: 0, createdAt: '', origin: 'trained', preset: 'unknown', backend: null, status: 'failed',
           epochsPlanned: 0, epochsCompleted: 0, durationSeconds: 0, testAccuracy: null, testLoss: null,
-          hasModel: false, active: false, error: error instanceof Error ? error.message : String(error), parentRunId: null, photoCount: 0,
+          hasModel: false, active: false, error: error instanceof Error ? error.message : String(error), parentRunId: null, photoCount: 0, checkpointEpoch: null,
         });
       }
     }

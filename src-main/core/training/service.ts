@@ -3,7 +3,21 @@
  * persisted as it happens so a dead worker loses nothing that was recorded, and evaluated on
  * the test set at the end. The engine worker does the tensor work.
  */
-import { DEFAULT_PHOTO_SHARE, type BatchProgress, type EpochMetrics, type EventName, type EventPayload, type Evaluation, type EvaluationSamples, type TrainingConfig, type TrainingState } from '../../contract';
+import {
+  DEFAULT_PHOTO_SHARE,
+  type BatchProgress,
+  type EarlyStop,
+  type EpochMetrics,
+  type EventName,
+  type EventPayload,
+  type Evaluation,
+  type EvaluationSamples,
+  type LearningRateSweep,
+  type RunCheckpoints,
+  type TrainingConfig,
+  type TrainingPhotoRecord,
+  type TrainingState,
+} from '../../contract';
 import { CLASS_COUNT, PIXELS_PER_IMAGE } from '../fashion-mnist';
 import type { DatasetSource } from '../dataset/sources';
 import type { DatasetStore } from '../dataset/store';
@@ -14,7 +28,9 @@ import { selectSamples, type SampleFilter, type SampleOrder } from '../evaluatio
 import { AtelierError, toErrorInfo } from '../errors';
 import type { RunStore } from '../runs/store';
 import type { ExtraImages } from '../engine/train';
+import { checkCheckpoints } from '../runs/checkpoints';
 import { photoRecords, photosForEngine, type LoadTrainingPhotos, type TrainingPhoto } from './photos';
+import { planResume, type ResumePlan, type ResumeRequest } from './resume';
 
 /**
  * Epochs `training.teach` trains when not told: one pass over Fashion-MNIST with the photos mixed
@@ -64,6 +80,8 @@ interface RunPlan {
   parentRunId: string | null;
   /** The parent's model folder to start from, or null for a new model. */
   initialModelDir: string | null;
+  /** Resume or Train more: the run to go on training, instead of a new one. */
+  resume?: ResumePlan;
 }
 
 interface ActiveTraining {
@@ -150,19 +168,47 @@ export class TrainingService {
     }, overrides);
   }
 
+  /**
+   * Go on training a run from its checkpoint, in the same run (`training.resume`): the rest of its
+   * epochs, or `epochs` more. Everything is checked before the run folder is touched.
+   */
+  async resume(request: ResumeRequest): Promise<{ runId: string }> {
+    return this.#begin(async () => {
+      const plan = await planResume(this.#options.runs, request);
+      return { config: plan.config, preset: plan.run.preset, parentRunId: plan.run.parentRunId ?? null, initialModelDir: null, resume: plan };
+    }, {});
+  }
+
+  /** A run's checkpoints, each checked. */
+  async checkpoints(runId: string): Promise<RunCheckpoints> {
+    const { runs } = this.#options;
+    const run = await runs.read(runId);
+    const checkpoints = await checkCheckpoints(runs.dir(run.id));
+    return { runId: run.id, checkpoints, lastGoodEpoch: checkpoints.find((one) => one.ok)?.epoch ?? null, epochsCompleted: run.epochsCompleted };
+  }
+
+  /** The learning-rate finder's sweep for a new model with these settings; nothing is saved. */
+  async findLearningRate(request: { config: TrainingConfig; batches?: number }): Promise<LearningRateSweep> {
+    if (this.#active || this.#starting) throw new AtelierError('busy', 'A training is running; find a learning rate once it has finished (the sweep trains too).');
+    const source = await this.#options.locateDataset();
+    if (!source) throw new AtelierError('dataset-missing', 'Fashion-MNIST is needed to sweep the learning rate and is not on this computer. Get it in the Dataset view first.');
+    return this.#options.engine.request('findLearningRate', { source, config: request.config, ...(request.batches === undefined ? {} : { batches: request.batches }) });
+  }
+
   async #begin(plan: () => Promise<RunPlan>, overrides: TrainingOverrides): Promise<{ runId: string }> {
     if (this.#active || this.#starting) {
       throw new AtelierError('busy', `A training is already running (run ${this.#active?.runId ?? 'starting'}). Stop it first, or wait for it to finish.`);
     }
     this.#starting = true;
     try {
-      const { config, preset, parentRunId, initialModelDir } = await plan();
-      const photos = config.myPhotos ? await this.#trainingPhotos(overrides.photos) : [];
+      const { config, preset, parentRunId, initialModelDir, resume } = await plan();
+      const photos = config.myPhotos ? await this.#trainingPhotos(overrides.photos, resume?.run.photos) : [];
       const source = await this.#options.locateDataset();
       if (!source) {
         throw new AtelierError('dataset-missing', 'Fashion-MNIST is not on this computer yet. Get it first: install it with ‘apt install dataset-fashion-mnist’, choose a folder, or download it from the Dataset view.');
       }
       const engineInfo = await this.#options.engine.info();
+      if (resume) return await this.#beginResumed(resume, source, photos);
       const run = await this.#options.runs.create({
         config,
         preset,
@@ -177,7 +223,7 @@ export class TrainingService {
       const active: ActiveTraining = { runId: run.id, config, stopFlag, status: 'running', lastBatch: null, metrics: [], startedAt: Date.now(), done: Promise.resolve() };
       this.#active = active;
       const extra = config.myPhotos ? photosForEngine(photos, config.myPhotos.share) : null;
-      active.done = this.#run(active, source, { extra, initialModelDir });
+      active.done = this.#run(active, source, { extra, initialModelDir, checkpoints: { runDir: this.#options.runs.dir(run.id), resumeFrom: null } });
       this.#publishState();
       return { runId: run.id };
     } finally {
@@ -185,8 +231,48 @@ export class TrainingService {
     }
   }
 
-  /** My photos, preprocessed; refused when there are none, since a run "with my photos" must have some. */
-  async #trainingPhotos(given: readonly TrainingPhoto[] | undefined): Promise<readonly TrainingPhoto[]> {
+  /** The same run, training again from its checkpoint: its folder made to agree with the plan, then reopened. */
+  async #beginResumed(plan: ResumePlan, source: DatasetSource, photos: readonly TrainingPhoto[]): Promise<{ runId: string }> {
+    const { runs } = this.#options;
+    const runId = plan.run.id;
+    await plan.prepare();
+    await runs.reopen(runId, {
+      config: plan.config,
+      epochsPlanned: plan.config.epochs,
+      epochsCompleted: plan.fromEpoch,
+      earlyStop: null,
+      ...(plan.scheduleFromEpoch !== undefined ? { scheduleFromEpoch: plan.scheduleFromEpoch } : {}),
+    });
+    const stopFlag = new Int32Array(new SharedArrayBuffer(4));
+    // The clock goes on from the time already spent, so the run's duration covers all its epochs.
+    const startedAt = Date.now() - plan.run.durationSeconds * 1000;
+    const active: ActiveTraining = { runId, config: plan.config, stopFlag, status: 'running', lastBatch: null, metrics: [...plan.metrics], startedAt, done: Promise.resolve() };
+    this.#active = active;
+    const extra = plan.config.myPhotos ? photosForEngine(photos, plan.config.myPhotos.share) : null;
+    const checkpoints = { runDir: runs.dir(runId), resumeFrom: plan.fromEpoch, trainMore: plan.trainMore, ...(plan.scheduleFromEpoch !== undefined ? { scheduleFromEpoch: plan.scheduleFromEpoch } : {}) };
+    active.done = this.#run(active, source, { extra, initialModelDir: null, checkpoints });
+    this.#publishState();
+    this.#options.events.emit('runs.changed', { runId });
+    return { runId };
+  }
+
+  /**
+   * My photos, preprocessed; refused when there are none, since a run "with my photos" must have some.
+   * A resumed run gets exactly the photos it trained with (by content, with their labels then), in its order.
+   */
+  async #trainingPhotos(given: readonly TrainingPhoto[] | undefined, recorded?: readonly TrainingPhotoRecord[]): Promise<readonly TrainingPhoto[]> {
+    if (recorded) {
+      const load = this.#options.loadTrainingPhotos;
+      const available = new Map((load ? await load() : []).map((photo) => [photo.sha256, photo] as const));
+      const missing = recorded.filter((record) => !available.has(record.sha256));
+      if (missing.length > 0) {
+        throw new AtelierError(
+          'not-found',
+          `${missing.length} of the ${recorded.length} photos this run trained with ${missing.length === 1 ? 'is' : 'are'} no longer in My photos (${missing.slice(0, 3).map((photo) => photo.id).join(', ')}${missing.length > 3 ? ', …' : ''}), so it cannot go on with the same training. Add ${missing.length === 1 ? 'it' : 'them'} back, or train a new run.`,
+        );
+      }
+      return recorded.map((record) => ({ ...available.get(record.sha256)!, label: record.label }));
+    }
     if (given) {
       if (given.length === 0) throw new AtelierError('invalid-payload', 'This training was given an empty set of photos to train with; give it at least one photo, or train without photos.');
       return given;
@@ -215,7 +301,11 @@ export class TrainingService {
     await this.#active?.done;
   }
 
-  async #run(active: ActiveTraining, source: DatasetSource, start: { extra: ExtraImages | null; initialModelDir: string | null }): Promise<void> {
+  async #run(
+    active: ActiveTraining,
+    source: DatasetSource,
+    start: { extra: ExtraImages | null; initialModelDir: string | null; checkpoints: { runDir: string; resumeFrom: number | null; scheduleFromEpoch?: number; trainMore?: boolean } },
+  ): Promise<void> {
     const { runs, engine, events } = this.#options;
     const runId = active.runId;
     // Persist each epoch as it arrives, so a dead worker keeps what was recorded.
@@ -230,7 +320,7 @@ export class TrainingService {
         await runs.update(runId, { epochsCompleted: metrics.epoch, durationSeconds: (Date.now() - active.startedAt) / 1000 });
       });
     });
-    let outcome: { status: 'completed' | 'stopped' | 'failed'; error: string | null; testAccuracy: number | null } = { status: 'failed', error: null, testAccuracy: null };
+    let outcome: { status: 'completed' | 'stopped' | 'failed'; error: string | null; testAccuracy: number | null; earlyStop: EarlyStop | null } = { status: 'failed', error: null, testAccuracy: null, earlyStop: null };
     try {
       const result = await engine.request('train', {
         runId,
@@ -240,6 +330,7 @@ export class TrainingService {
         stopFlag: active.stopFlag.buffer as SharedArrayBuffer,
         extra: start.extra,
         initialModelDir: start.initialModelDir,
+        checkpoints: start.checkpoints,
       });
       await writes;
       active.status = 'evaluating';
@@ -251,15 +342,15 @@ export class TrainingService {
         await runs.update(runId, { testAccuracy: evaluation.accuracy, testLoss: evaluation.loss });
         if ((await runs.activeRunId()) === null) await runs.setActive(runId);
       }
-      outcome = { status: result.stopped ? 'stopped' : 'completed', error: null, testAccuracy };
+      outcome = { status: result.stopped ? 'stopped' : 'completed', error: null, testAccuracy, earlyStop: result.earlyStop };
     } catch (error) {
       await writes.catch(() => undefined);
       const info = toErrorInfo(error);
-      outcome = { status: 'failed', error: info.message, testAccuracy: null };
+      outcome = { status: 'failed', error: info.message, testAccuracy: null, earlyStop: null };
     } finally {
       unsubscribe();
       const durationSeconds = (Date.now() - active.startedAt) / 1000;
-      await runs.update(runId, { status: outcome.status, error: outcome.error, durationSeconds }).catch((error: unknown) => {
+      await runs.update(runId, { status: outcome.status, error: outcome.error, durationSeconds, earlyStop: outcome.earlyStop }).catch((error: unknown) => {
         console.error(`Atelier: could not record the end of run ${runId}:`, error);
       });
       this.#active = null;

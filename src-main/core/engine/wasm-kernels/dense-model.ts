@@ -22,6 +22,8 @@ export interface DenseStackTraining {
   stepOnBytes(labels: ArrayLike<number>, count: number): StepResult;
   /** Write the trained weights and Adam's state back into the model. */
   sync(): void;
+  /** The learning rate of the next steps (schedules change it per batch). */
+  setLearningRate(rate: number): void;
   /** End the trainer's helper threads (after the last `sync`). */
   dispose(): void;
   /** Threads sharing each step. */
@@ -176,6 +178,7 @@ export function denseStackTraining(tf: Tf, model: tfNamespace.LayersModel, maxBa
       inputByteBuffer: (count) => trainer.inputByteBuffer(count),
       stepOnBytes: (labels, count) => trainer.stepOnBytes(labels, count),
       sync,
+      setLearningRate: (rate) => trainer.setLearningRate(rate),
       dispose: () => trainer.dispose(),
       threads: trainer.threads,
     },

@@ -224,6 +224,11 @@ export class DenseStackTrainer {
     const first = this.layers[0]!;
     if (pixels.length !== count * first.inputs) throw new Error(`dense stack: ${pixels.length} input values for ${count} × ${first.inputs}`);
     this.inputBuffer(count).set(pixels);
+  /** The rate the next steps use (a learning-rate schedule changes it between batches; read at every step). */
+  setLearningRate(rate: number): void {
+    this.adam.learningRate = rate;
+  }
+
     return this.stepOnInput(labels, count);
   }
 
