@@ -291,16 +291,16 @@ describe('KernelThreads', () => {
     const pool = new KernelThreads(own.module, own.memory, 16, 1);
     const f32 = new Float32Array(own.memory.buffer);
     const i32 = new Int32Array(own.memory.buffer);
-    // Row 0 of a 1×3 matrix at byte 1024: [0, 2.5, 0] → one entry, column 1.
+    // Row 0 of a 1×3 matrix at byte 1024: [0, 2.5, 0] → one tile with one entry, column 1.
     const x = 1024;
     f32.set([0, 2.5, 0], x >> 2);
-    pool.post(0, [['sparseRows', [x, 1, 3, 3, 2048, 2560, 3072]]]);
+    pool.post(0, [['sparseTiles', [x, 1, 3, 3, 0, 2048, 2560, 3072, 3584, 2]]]);
     pool.join();
     expect(i32[3072 >> 2]).toBe(1);
     expect(i32[2048 >> 2]).toBe(1);
-    expect(f32[2560 >> 2]).toBe(2.5);
+    expect([f32[2560 >> 2], f32[(2560 >> 2) + 1]]).toEqual([2.5, 0]);
     // A pointer past the memory's end traps inside the helper; join says so.
-    pool.post(0, [['sparseRows', [x, 1, 3, 3, 1 << 30, 2560, 3072]]]);
+    pool.post(0, [['sparseTiles', [x, 1, 3, 3, 0, 1 << 30, 2560, 3072, 3584, 2]]]);
     expect(() => pool.join()).toThrow(/training helper thread failed/);
     pool.dispose();
     pool.dispose();

@@ -11,10 +11,13 @@ import { instantiateSimdKernels, type OwnSimdKernels, type SimdKernels } from '.
  * arithmetic. Here the weights, Adam's moments and every buffer of the step live in one
  * WebAssembly memory made once; a step is about six kernel calls per layer, with no allocation.
  * The products use the inputs as sparse lists: about half of a Fashion-MNIST image and of a
- * ReLU output is zero, and a zero adds nothing to x·W or to xᵀ·dz.
+ * ReLU output is zero, and a zero adds nothing to x·W or to xᵀ·dz. They are register-tiled by
+ * two: the forward product takes the batch's rows in tiles of two (each block of W loaded
+ * serves both), the weight gradient takes weight rows in pairs (each block of dz loaded serves
+ * both); a tile lists where either member is nonzero, so the other adds an exact 0.
  *
- * With `threads` > 1 the big layers' work is shared by rows (forward, input gradient) and by
- * weight rows (weight gradient + Adam) with helper threads on a shared memory (kernel-threads.ts);
+ * With `threads` > 1 the big layers' work is shared by tiles of rows (forward), rows (input
+ * gradient) and pairs of weight rows (weight gradient + Adam) with helper threads on a shared memory (kernel-threads.ts);
  * each element is still computed by one thread in the same order, so the result is the same.
  *
  * The arithmetic is tfjs's (same loss with its two clips, same gradient, same Adam); the order of
@@ -76,6 +79,9 @@ const CLIP_HIGH = Math.fround(1 - EPSILON);
 
 const ceil4 = (n: number): number => Math.ceil(n / 4) * 4;
 
+/** Rows of the batch per tile of sparseTiles / denseForwardTiles (simd-kernels.wat). */
+const TILE = 2;
+
 interface LayerBuffers {
   spec: DenseLayerSpec;
   /** Floats per row of this layer's output (units rounded up to a multiple of 4). */
@@ -86,14 +92,17 @@ interface LayerBuffers {
   bias: number;
   act: number;
   dz: number;
+  /** The layer's input as sparseTiles' tiles: columns, value pairs, counts. */
   idx: number;
   val: number;
   count: number;
-  /** One column list set per thread (rowsToColumns), `partBytes` apart; `cap` rows per column. */
+  /** One pair list set per thread (columnPairs), `partBytes` apart; `cap` rows per pair of columns. */
   lists: number;
   partBytes: number;
   /** How many list sets the last forward pass filled (the threads it was shared by). */
   parts: number;
+  /** The layer's input transposed (ceil2(inputs) rows of cap floats), for columnPairs. */
+  xt: number;
 }
 
 /** Checks a layer list; throws with what is wrong. */
@@ -128,6 +137,8 @@ export class DenseStackTrainer {
   private readonly moments2: number;
   private readonly adam: AdamSettings;
   private progress: AdamProgress;
+  /** Rows a pair list or a transposed input holds: maxBatch rounded up to whole tiles. */
+  private readonly cap: number;
 
   /**
    * A trainer with zero weights and fresh Adam state; null where WebAssembly SIMD cannot run.
@@ -162,6 +173,7 @@ export class DenseStackTrainer {
     instance: OwnSimdKernels,
     private readonly pool: KernelThreads | null,
   ) {
+    this.cap = layout.cap;
     this.layers = layers.map((l) => ({ ...l }));
     this.maxBatch = maxBatch;
     this.adam = { ...adam };
@@ -212,6 +224,11 @@ export class DenseStackTrainer {
     return { ...this.progress };
   }
 
+  /** The rate the next steps use (a learning-rate schedule changes it between batches; read at every step). */
+  setLearningRate(rate: number): void {
+    this.adam.learningRate = rate;
+  }
+
   setAdamProgress(progress: AdamProgress): void {
     this.progress = { accBeta1: Math.fround(progress.accBeta1), accBeta2: Math.fround(progress.accBeta2), iterations: progress.iterations };
   }
@@ -224,11 +241,6 @@ export class DenseStackTrainer {
     const first = this.layers[0]!;
     if (pixels.length !== count * first.inputs) throw new Error(`dense stack: ${pixels.length} input values for ${count} × ${first.inputs}`);
     this.inputBuffer(count).set(pixels);
-  /** The rate the next steps use (a learning-rate schedule changes it between batches; read at every step). */
-  setLearningRate(rate: number): void {
-    this.adam.learningRate = rate;
-  }
-
     return this.stepOnInput(labels, count);
   }
 
@@ -263,20 +275,28 @@ export class DenseStackTrainer {
     if (!Number.isInteger(count) || count < 1 || count > this.maxBatch) throw new Error(`dense stack: batch of ${count}, at most ${this.maxBatch}`);
     if (labels.length < count) throw new Error(`dense stack: ${labels.length} labels for ${count} examples`);
 
-    // Forward, by rows across threads: each layer's input as sparse rows, the product, and the
-    // same entries by column into the thread's own list set (for the weight gradient).
+    // Forward, by tiles of rows across threads (a tile is always the same two rows, whatever
+    // the threads): each layer's input as sparse tiles (and transposed), the product, and the
+    // inputs by pairs of columns into the thread's own list set (for the weight gradient).
     this.buffers.forEach((b, i) => {
       const n = b.spec.inputs;
       const inputAt = i === 0 ? (bytes ? this.inputBytes : this.input) : this.buffers[i - 1]!.act;
       const inputStride = i === 0 ? n : this.buffers[i - 1]!.stride;
-      b.parts = this.threadsFor(b, count);
-      this.inParallel(evenSplit(count, b.parts), (r0, r1, part): KernelCall[] => [
-        i === 0 && bytes
-          ? ['sparseRowsBytes', [inputAt + r0 * inputStride, r1 - r0, n, inputStride, b.idx + 4 * r0 * n, b.val + 4 * r0 * n, b.count + 4 * r0]]
-          : ['sparseRows', [inputAt + 4 * r0 * inputStride, r1 - r0, n, inputStride, b.idx + 4 * r0 * n, b.val + 4 * r0 * n, b.count + 4 * r0]],
-        ['denseForward', [b.idx + 4 * r0 * n, b.val + 4 * r0 * n, b.count + 4 * r0, r1 - r0, n, this.params + b.kernel, this.params + b.bias, b.act + 4 * r0 * b.stride, b.stride, b.relu]],
-        ['rowsToColumns', [b.idx, b.val, b.count, r0, r1, n, this.maxBatch, b.lists + part * b.partBytes]],
-      ]);
+      const tiles = Math.ceil(count / TILE);
+      b.parts = Math.min(this.threadsFor(b, count), tiles);
+      this.inParallel(evenSplit(tiles, b.parts), (t0, t1, part): KernelCall[] => {
+        const r0 = t0 * TILE;
+        const r1 = Math.min(t1 * TILE, count);
+        const idx = b.idx + 4 * t0 * n;
+        const val = b.val + 4 * TILE * t0 * n;
+        const counts = b.count + 4 * t0;
+        const fromBytes = i === 0 && bytes ? 1 : 0;
+        return [
+          ['sparseTiles', [inputAt + r0 * inputStride * (fromBytes ? 1 : 4), r1 - r0, n, inputStride, fromBytes, idx, val, counts, b.xt + 4 * r0, this.cap]],
+          ['denseForwardTiles', [idx, val, counts, r1 - r0, n, this.params + b.kernel, this.params + b.bias, b.act + 4 * r0 * b.stride, b.stride, b.relu]],
+          ['columnPairs', [b.xt, r0, r1, n, this.cap, b.lists + part * b.partBytes]],
+        ];
+      });
     });
 
     const last = this.buffers.at(-1)!;
@@ -284,7 +304,7 @@ export class DenseStackTrainer {
 
     // Backward, last layer first. A layer's input gradient uses its weights before they change
     // (so it is a round of its own); its weight gradient goes straight into Adam
-    // (denseWeightGradientAdam, by weight rows across threads), its bias gradient through the
+    // (denseWeightGradientAdamPairs, by pairs of weight rows across threads), its bias gradient through the
     // exact Adam kernel.
     const a = this.adam;
     const p = this.progress;
@@ -302,9 +322,9 @@ export class DenseStackTrainer {
           ['denseInputGradient', [b.dz + 4 * r0 * b.stride, r1 - r0, b.stride, this.params + b.kernel, b.spec.inputs, below.act + 4 * r0 * below.stride, below.stride, below.relu, below.dz + 4 * r0 * below.stride]],
         ]);
       }
-      this.inParallel(this.weightRowSplit(b), (k0, k1): KernelCall[] => [
-        ['denseWeightGradientAdam', [
-          b.lists, b.spec.inputs, this.maxBatch, b.parts, b.partBytes, k0, k1, b.dz, b.stride,
+      this.inParallel(this.weightPairSplit(b), (q0, q1): KernelCall[] => [
+        ['denseWeightGradientAdamPairs', [
+          b.lists, b.spec.inputs, this.cap, b.parts, b.partBytes, q0, q1, b.dz, b.stride,
           this.params + b.kernel, this.moments1 + b.kernel, this.moments2 + b.kernel,
           a.beta1, a.beta2, oneMinusBeta1, oneMinusBeta2, lrc, rc2, a.epsilon,
         ]],
@@ -327,33 +347,33 @@ export class DenseStackTrainer {
   }
 
   /**
-   * Weight rows split so that each thread gets about the same work: a row costs its inputs'
-   * nonzero entries (a multiply-add of a whole gradient row each) plus its Adam update, which
-   * is worth ~20 entries. Image borders are mostly zero, so equal row counts would not be equal work.
+   * Pairs of weight rows split so that each thread gets about the same work: a pair costs its
+   * list's entries (a multiply-add of a whole gradient row each) plus its Adam update, which is
+   * worth ~40 entries. Image borders are mostly zero, so equal row counts would not be equal work.
    */
-  private weightRowSplit(b: LayerBuffers): [number, number][] {
-    const n = b.spec.inputs;
+  private weightPairSplit(b: LayerBuffers): [number, number][] {
+    const pairs = Math.ceil(b.spec.inputs / 2);
     const parts = b.parts;
-    if (parts === 1) return [[0, n]];
-    const ADAM_COST = 20;
-    const costs = new Float64Array(n);
+    if (parts === 1) return [[0, pairs]];
+    const ADAM_COST = 40;
+    const costs = new Float64Array(pairs);
     let total = 0;
     for (let part = 0; part < parts; part++) {
-      const counts = (b.lists + part * b.partBytes + 8 * n * this.maxBatch) >> 2;
-      for (let k = 0; k < n; k++) costs[k]! += this.i32[counts + k]!;
+      const counts = (b.lists + part * b.partBytes + 12 * pairs * this.cap) >> 2;
+      for (let q = 0; q < pairs; q++) costs[q]! += this.i32[counts + q]!;
     }
-    for (let k = 0; k < n; k++) total += costs[k]! += ADAM_COST;
+    for (let q = 0; q < pairs; q++) total += costs[q]! += ADAM_COST;
     const ranges: [number, number][] = [];
     let start = 0;
     let sum = 0;
-    for (let k = 0; k < n && ranges.length < parts - 1; k++) {
-      sum += costs[k]!;
+    for (let q = 0; q < pairs && ranges.length < parts - 1; q++) {
+      sum += costs[q]!;
       if (sum >= (total * (ranges.length + 1)) / parts) {
-        ranges.push([start, k + 1]);
-        start = k + 1;
+        ranges.push([start, q + 1]);
+        start = q + 1;
       }
     }
-    ranges.push([start, n]);
+    ranges.push([start, pairs]);
     return ranges;
   }
 
@@ -454,6 +474,8 @@ export class DenseStackTrainer {
 
 interface Layout {
   bytes: number;
+  /** Rows a column list holds (maxBatch rounded up to whole tiles). */
+  cap: number;
   /** The helper threads' control blocks (kernel-threads.ts). */
   control: number;
   input: number;
@@ -467,13 +489,15 @@ interface Layout {
 }
 
 /** Where everything lives in the trainer's memory (byte offsets, 16-byte aligned). */
-/** Bytes of one column list set for `cols` columns of up to `cap` rows: indices, values, counts. */
+/** Bytes of one pair list set (columnPairs) for `cols` columns of up to `cap` rows: rows, value pairs, counts. */
 function partBytes(cols: number, cap: number): number {
-  return ceil4(2 * cols * cap + cols) * 4;
+  const pairs = Math.ceil(cols / 2);
+  return ceil4(3 * pairs * cap + pairs) * 4;
 }
 
 function planLayout(layers: readonly DenseLayerSpec[], maxBatch: number, helpers: number): Layout {
   const parts = helpers + 1;
+  const cap = Math.ceil(maxBatch / TILE) * TILE;
   let paramFloats = 0;
   const weights = layers.map((spec) => {
     const stride = ceil4(spec.units);
@@ -504,14 +528,15 @@ function planLayout(layers: readonly DenseLayerSpec[], maxBatch: number, helpers
     bias,
     act: take(maxBatch * stride),
     dz: take(maxBatch * stride),
-    idx: take(maxBatch * spec.inputs),
-    val: take(maxBatch * spec.inputs),
-    count: take(maxBatch),
-    lists: take((parts * partBytes(spec.inputs, maxBatch)) / 4),
-    partBytes: partBytes(spec.inputs, maxBatch),
+    idx: take((cap / TILE) * spec.inputs),
+    val: take(cap * spec.inputs),
+    count: take(cap / TILE),
+    lists: take((parts * partBytes(spec.inputs, cap)) / 4),
+    partBytes: partBytes(spec.inputs, cap),
     parts: 1,
+    xt: take(2 * Math.ceil(spec.inputs / 2) * cap),
   }));
-  return { bytes: top, control, input, inputBytes, params, grads, moments1, moments2, paramFloats, layers: buffers };
+  return { bytes: top, cap, control, input, inputBytes, params, grads, moments1, moments2, paramFloats, layers: buffers };
 }
 
 /** [0, n) in `parts` nearly equal contiguous ranges. */

@@ -13,7 +13,7 @@ import type { SimdKernels } from './simd-kernels.js';
  */
 
 /** The kernels a helper may be asked to run, by index in the control block. */
-export const THREAD_KERNELS = ['sparseRows', 'sparseRowsBytes', 'denseForward', 'denseInputGradient', 'rowsToColumns', 'denseWeightGradientAdam'] as const;
+export const THREAD_KERNELS = ['sparseTiles', 'denseForwardTiles', 'columnPairs', 'denseInputGradient', 'denseWeightGradientAdamPairs'] as const;
 export type ThreadKernel = (typeof THREAD_KERNELS)[number];
 export type KernelCall = { [K in ThreadKernel]: [K, Parameters<SimdKernels[K]>] }[ThreadKernel];
 
