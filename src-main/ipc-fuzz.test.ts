@@ -61,6 +61,8 @@ function plausibleValues(scratch: string): unknown[] {
     0, 1, 2, 5, 9, 10, 32, 100, 128, 500, 1000, 0.001, 0.1, 0.5, 42, true, false, null,
     'train', 'test', 'tfjs', 'onnx', 'tutorial-mlp', 'cnn', 'run_1', join(scratch, 'nowhere'), 'http://127.0.0.1:9/',
     [{ name: 'model.json', base64: '' }], { trueClass: null, predictedClass: null, correct: null }, [], {},
+    // One 28×28 image's pixels (photos.why).
+    new Array<number>(784).fill(0),
   ];
 }
 

@@ -14,11 +14,14 @@ export function normaliseHeat(map: ArrayLike<number>): Float32Array {
   return out;
 }
 
-/** RGBA (0–255) for a heat in [0, 1]: transparent at 0, red at ½, opaque-ish yellow at 1. */
+/** Heat below this share of the largest drop is left undrawn: the model's noise, not a reason. */
+export const HEAT_FLOOR = 0.1;
+
+/** RGBA (0–255) for a heat in [0, 1]: transparent below `HEAT_FLOOR`, red at ½, opaque-ish yellow at 1. */
 export function heatColour(heat: number): [number, number, number, number] {
   const t = Math.min(1, Math.max(0, heat));
-  if (t === 0) return [0, 0, 0, 0];
-  return [255, Math.round(40 + 215 * Math.max(0, t * 2 - 1)), Math.round(20 * t), Math.round(255 * (0.25 + 0.55 * t))];
+  if (t < HEAT_FLOOR) return [0, 0, 0, 0];
+  return [255, Math.round(40 + 215 * Math.max(0, t * 2 - 1)), Math.round(20 * t), Math.round(255 * (0.15 + 0.65 * t))];
 }
 
 /** Paint `heat` (one value per pixel of `rgba`, normalised) over an RGBA picture in place. */

@@ -157,6 +157,14 @@ export class ClassifyState {
     }
   }
 
+  /** A camera frame frozen by Capture: a card of its own on top, its JPEG kept so it can go to My photos. */
+  addCaptured(result: PhotoResult, file: File, run: PhotoBatch['run'], classNames: string[]): void {
+    this.lastRun = run;
+    this.answeringRuns = { ...this.answeringRuns, [run.id]: run };
+    this.classNames = classNames;
+    this.#add({ lastKey: null }, [result], [file]);
+  }
+
   /** Put a selection's next cards after its earlier ones (on top if the list was cleared meanwhile). */
   #add(selection: Selection, results: readonly PhotoResult[], files: readonly File[] = []): void {
     if (results.length === 0) return;
