@@ -11,6 +11,8 @@ export default defineConfig({
           index: resolve('src-main/index.ts'),
           cli: resolve('src-main/cli/main.ts'),
           'engine-worker': resolve('src-main/core/engine/worker.ts'),
+          // The parallel trainer's helper threads (src-main/core/engine/parallel/trainer.ts finds it beside engine-worker.js).
+          'engine-shard': resolve('src-main/core/engine/parallel/shard-worker.ts'),
         },
         // Flat output: entries and shared chunks side by side, so `new URL('./engine-worker.js',
         // import.meta.url)` and `../renderer/` resolve from any of them (see src-main/locations.ts).

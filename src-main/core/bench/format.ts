@@ -1,4 +1,5 @@
 import type { BenchReport } from './run';
+import type { TrainingStepper } from '../engine/train';
 import { formatBytes, formatMs, formatPercent, formatRate, formatRatio, textTable } from './stats';
 
 /** The report as a person reads it in a terminal (and as the README's table shows it). */
@@ -74,4 +75,17 @@ export function formatBenchReport(report: BenchReport): string {
     lines.push(`Goal: ${goal.name} ${goal.target}: ${value} — ${verdict}`);
   }
   return lines.join('\n');
+}
+
+/** How the engine trained the batches, in a few words for the report. */
+export function describeStepper(stepper: TrainingStepper): string {
+  const threads = (n: number) => `${n} thread${n > 1 ? 's' : ''}`;
+  switch (stepper.kind) {
+    case 'dense-stack':
+      return `dense-stack, ${threads(stepper.threads)}`;
+    case 'parallel':
+      return `parallel, ${threads(stepper.threads)}, shards of ${stepper.shardSize}`;
+    case 'trainOnBatch':
+      return `trainOnBatch: ${stepper.reason}`;
+  }
 }

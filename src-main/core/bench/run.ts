@@ -12,6 +12,7 @@ import type { BenchTrainingResult } from '../engine/bench';
 import { EngineClient } from '../engine/client';
 import { collectPhotoPaths, decodePhoto } from '../photos/decode';
 import { preprocessPhoto } from '../photos/preprocess';
+import { describeStepper } from './format';
 import { describeMachine, type MachineDescription } from './machine';
 import { findPyTorch, runBaseline, type PyTorchBaseline } from './pytorch';
 import { speedRatio, spreadSample, summarizeLatencies, type LatencySummary } from './stats';
@@ -202,7 +203,7 @@ async function benchBackend(
       epochsPerSecond: mlpResult.epochs.map((e) => e.samplesPerSecond),
       testAccuracy: mlpResult.testAccuracy,
       accuracyEpochs: accuracy ? epochs : null,
-      stepper: mlpResult.stepper.kind === 'dense-stack' ? `dense-stack, ${mlpResult.stepper.threads} thread${mlpResult.stepper.threads > 1 ? 's' : ''}` : `trainOnBatch: ${mlpResult.stepper.reason}`,
+      stepper: describeStepper(mlpResult.stepper),
     };
     progress(`${name}: tutorial-mlp ${Math.round(mlp.samplesPerSecond)} samples/s${mlp.testAccuracy != null ? `, test accuracy ${(mlp.testAccuracy * 100).toFixed(1)} %` : ''}`);
 

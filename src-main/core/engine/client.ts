@@ -5,6 +5,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { AtelierError, fromErrorInfo } from '../errors';
+import { sourceWorkerBootstrap } from './worker-source';
 import type { EngineInfo } from '../../contract';
 import type { EngineEventName, EngineEvents, EngineMethod, EngineMethods, EngineReply, EngineRequest } from './protocol';
 
@@ -17,16 +18,6 @@ export interface EngineClientOptions {
 
 type Pending = { resolve: (value: unknown) => void; reject: (error: Error) => void; method: EngineMethod };
 type EngineListener = <E extends EngineEventName>(name: E, payload: EngineEvents[E]) => void;
-
-/**
- * Tests run the worker from source. On Node 20, `--import tsx` in a worker's execArgv does not
- * reach the worker's own entry (ERR_UNKNOWN_FILE_EXTENSION), so the worker registers tsx itself
- * before importing the TypeScript file.
- */
-function sourceWorkerBootstrap(entry: URL): string {
-  const tsxApi = import.meta.resolve('tsx/esm/api');
-  return `import(${JSON.stringify(tsxApi)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); });`;
-}
 
 export class EngineClient {
   readonly #options: EngineClientOptions;
