@@ -5,11 +5,11 @@
 import { parseArgs } from 'node:util';
 import { rendererDir } from '../locations';
 import type { Atelier } from '../app';
-import { DEFAULT_PHOTO_SHARE, type EventPayload, type TrainingPhotoRecord } from '../contract';
+import { DEFAULT_PHOTO_SHARE, type EventPayload, type LearningRateSchedule, type TrainingPhotoRecord } from '../contract';
 import { CLASS_NAMES } from '../core/fashion-mnist';
 import { AtelierError, toErrorInfo } from '../core/errors';
 import { APP_VERSION } from '../version';
-import { formatEpoch, formatEvaluation, formatRuns, formatSystemInfo, type RunLineage } from './format';
+import { formatEpoch, formatEvaluation, formatRuns, formatSweep, formatSystemInfo, type RunLineage } from './format';
 import { commandDataset } from './dataset';
 import { commandExport, commandImport, EXPORT_HELP_LINES } from './export';
 import { BENCH_HELP_LINES, commandBench } from './bench';
@@ -29,6 +29,15 @@ Commands:
       --preset tutorial-mlp|cnn|photo-robust   --epochs N   --batch-size N   --learning-rate X
       --hidden-units N   --validation-split X   --seed N   --limit N (first N training images)
       --my-photos [--photo-share S]   mix My photos into every epoch at share S (default ${DEFAULT_PHOTO_SHARE})
+      --schedule constant|step|cosine|one-cycle [--step-every N --step-factor F]   learning rate per batch
+      --early-stopping P        stop when the validation loss has not improved for P epochs, keep the best
+  train --resume ID|latest [--epochs N] [--from-epoch K] [--json]
+                               Go on training a run from its last checkpoint, in the same run: the rest of a
+                               stopped or failed run, or N more epochs (Train more); --from-epoch K starts from
+                               an older checkpoint when the newest is damaged
+  lr-find [train's model options] [--batches N] [--json]
+                               Learning-rate finder: a sweep on a copy of a new model (nothing is saved);
+                               loss against rate, and the rate where it falls fastest
   teach --run ID|latest [--epochs N] [--photo-share S] [--json]
                                Teach a run's model with My photos: a new run from its weights, linked to it
                                (default 1 epoch; the share the run had, else ${DEFAULT_PHOTO_SHARE}); prints the photos used
@@ -192,18 +201,72 @@ async function runLabel(atelier: Atelier, runId: string): Promise<string> {
   }
 }
 
+const SCHEDULE_KINDS = ['constant', 'step', 'cosine', 'one-cycle'] as const;
+
+/** `--schedule` and its step options as a schedule, or undefined for the preset's; the contract checks the numbers. */
+function scheduleOption(values: { schedule?: string; 'step-every'?: string; 'step-factor'?: string }): LearningRateSchedule | undefined {
+  const kind = values.schedule;
+  const stepOptions = values['step-every'] !== undefined || values['step-factor'] !== undefined;
+  if (kind === undefined) {
+    if (stepOptions) throw new AtelierError('invalid-config', '--step-every and --step-factor belong to --schedule step.');
+    return undefined;
+  }
+  if (!(SCHEDULE_KINDS as readonly string[]).includes(kind)) throw new AtelierError('invalid-config', `Unknown schedule "${kind}". Choose one of: ${SCHEDULE_KINDS.join(', ')}.`);
+  if (kind !== 'step') {
+    if (stepOptions) throw new AtelierError('invalid-config', `--step-every and --step-factor belong to --schedule step, not ${kind}.`);
+    return { kind } as LearningRateSchedule;
+  }
+  return { kind: 'step', everyEpochs: numberOption('step-every', values['step-every']) ?? 1, factor: numberOption('step-factor', values['step-factor']) ?? 0.5 };
+}
+
+/** The model and training options `train` and `lr-find` share. */
+const CONFIG_OPTIONS = {
+  preset: { type: 'string', default: 'tutorial-mlp' },
+  epochs: { type: 'string' },
+  'batch-size': { type: 'string' },
+  'learning-rate': { type: 'string' },
+  'hidden-units': { type: 'string' },
+  'validation-split': { type: 'string' },
+  seed: { type: 'string' },
+  limit: { type: 'string' },
+  schedule: { type: 'string' },
+  'step-every': { type: 'string' },
+  'step-factor': { type: 'string' },
+  'early-stopping': { type: 'string' },
+} as const;
+
+type ConfigValues = { [K in keyof typeof CONFIG_OPTIONS]?: string };
+
+/** A preset's defaults with the options given on the command line (the contract checks the result). */
+async function configFromOptions(atelier: Atelier, values: ConfigValues): Promise<Record<string, unknown>> {
+  const presets = await call(atelier, 'training.presets', {});
+  const preset = presets.find((candidate) => candidate.id === values.preset);
+  if (!preset) throw new AtelierError('invalid-config', `Unknown preset "${values.preset}". Choose one of: ${presets.map((p) => p.id).join(', ')}.`);
+  const schedule = scheduleOption(values);
+  const patience = numberOption('early-stopping', values['early-stopping']);
+  return {
+    ...preset.defaults,
+    ...definedOnly({
+      epochs: numberOption('epochs', values.epochs),
+      batchSize: numberOption('batch-size', values['batch-size']),
+      learningRate: numberOption('learning-rate', values['learning-rate']),
+      hiddenUnits: numberOption('hidden-units', values['hidden-units']),
+      validationSplit: numberOption('validation-split', values['validation-split']),
+      seed: numberOption('seed', values.seed),
+      trainLimit: numberOption('limit', values.limit),
+      schedule,
+      earlyStopping: patience === undefined ? undefined : { patience },
+    }),
+  };
+}
+
 async function commandTrain(args: string[], io: CliIo): Promise<number> {
   const { values } = parseArgs({
     args,
     options: {
-      preset: { type: 'string', default: 'tutorial-mlp' },
-      epochs: { type: 'string' },
-      'batch-size': { type: 'string' },
-      'learning-rate': { type: 'string' },
-      'hidden-units': { type: 'string' },
-      'validation-split': { type: 'string' },
-      seed: { type: 'string' },
-      limit: { type: 'string' },
+      ...CONFIG_OPTIONS,
+      resume: { type: 'string' },
+      'from-epoch': { type: 'string' },
       'my-photos': { type: 'boolean', default: false },
       'photo-share': { type: 'string' },
       json: { type: 'boolean', default: false },
@@ -212,24 +275,47 @@ async function commandTrain(args: string[], io: CliIo): Promise<number> {
   });
   const share = photoShareOption(values['photo-share']);
   if (share !== undefined && !values['my-photos']) throw new AtelierError('invalid-config', '--photo-share says how much of each epoch is My photos; add --my-photos to train with them.');
+  if (values.resume !== undefined) {
+    // A resumed run keeps its own settings: only how far it goes may be said.
+    const settings = Object.keys(CONFIG_OPTIONS).filter((name) => name !== 'epochs' && name !== 'preset' && values[name as keyof ConfigValues] !== undefined);
+    if (values.preset !== 'tutorial-mlp') settings.unshift('preset');
+    if (values['my-photos']) settings.push('my-photos');
+    if (settings.length > 0) throw new AtelierError('invalid-config', `--resume goes on with the run's own settings; leave out --${settings.join(', --')} (only --epochs N and --from-epoch K apply).`);
+    const epochs = numberOption('epochs', values.epochs);
+    const fromEpoch = numberOption('from-epoch', values['from-epoch']);
+    return withAtelier(cliDeps, async (atelier) => {
+      const runId = await resolveRun(atelier, values.resume);
+      const before = await call(atelier, 'runs.get', { runId });
+      return followTraining(atelier, io, values.json, async () => {
+        const started = await call(atelier, 'training.resume', { runId, ...definedOnly({ epochs, fromEpoch }) });
+        if (!values.json) io.out(`Resuming ${before.name} after epoch ${fromEpoch ?? Math.max(before.checkpointEpoch ?? 0, before.epochsCompleted)}.`);
+        return started;
+      });
+    });
+  }
+  if (values['from-epoch'] !== undefined) throw new AtelierError('invalid-config', '--from-epoch says which checkpoint --resume starts from; add --resume RUN.');
   return withAtelier(cliDeps, async (atelier) => {
-    const presets = await call(atelier, 'training.presets', {});
-    const preset = presets.find((candidate) => candidate.id === values.preset);
-    if (!preset) throw new AtelierError('invalid-config', `Unknown preset "${values.preset}". Choose one of: ${presets.map((p) => p.id).join(', ')}.`);
     const config = {
-      ...preset.defaults,
-      ...definedOnly({
-        epochs: numberOption('epochs', values.epochs),
-        batchSize: numberOption('batch-size', values['batch-size']),
-        learningRate: numberOption('learning-rate', values['learning-rate']),
-        hiddenUnits: numberOption('hidden-units', values['hidden-units']),
-        validationSplit: numberOption('validation-split', values['validation-split']),
-        seed: numberOption('seed', values.seed),
-        trainLimit: numberOption('limit', values.limit),
-      }),
+      ...(await configFromOptions(atelier, values)),
       ...(values['my-photos'] ? { myPhotos: { share: share ?? DEFAULT_PHOTO_SHARE } } : {}),
     };
     return followTraining(atelier, io, values.json, () => call(atelier, 'training.start', config));
+  });
+}
+
+async function commandLearningRateFinder(args: string[], io: CliIo): Promise<number> {
+  const { values } = parseArgs({ args, options: { ...CONFIG_OPTIONS, batches: { type: 'string' }, json: { type: 'boolean', default: false } }, strict: true });
+  const batches = numberOption('batches', values.batches);
+  return withAtelier(cliDeps, async (atelier) => {
+    const config = await configFromOptions(atelier, values);
+    if (!values.json) io.err(`Sweeping the learning rate over ${batches ?? 200} batches on a copy of a new ${String(config.preset)} model…`);
+    const sweep = await call(atelier, 'training.findLearningRate', { config, ...definedOnly({ batches }) });
+    if (values.json) {
+      io.out(JSON.stringify(sweep));
+    } else {
+      io.out(formatSweep(sweep));
+    }
+    return 0;
   });
 }
 
@@ -309,6 +395,8 @@ export async function runCli(argv: string[], io: CliIo = defaultIo): Promise<num
         return await commandTrain(rest, io);
       case 'teach':
         return await commandTeach(rest, io);
+      case 'lr-find':
+        return await commandLearningRateFinder(rest, io);
       case 'evaluate':
         return await commandEvaluate(rest, io);
       case 'runs':

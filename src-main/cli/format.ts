@@ -1,4 +1,4 @@
-import type { EpochMetrics, Evaluation, RunSummary, SystemInfo } from '../contract';
+import type { EpochMetrics, Evaluation, LearningRateSweep, RunSummary, SystemInfo } from '../contract';
 
 /** Human-readable System report for the terminal (the `--json` form prints the object as is). */
 export function formatSystemInfo(info: SystemInfo): string {
@@ -23,7 +23,8 @@ const pct = (value: number | null): string => (value === null ? '—' : `${(valu
 
 export function formatEpoch(epoch: EpochMetrics & { epochs: number }): string {
   const validation = epoch.valLoss === null ? '' : ` · val loss ${epoch.valLoss.toFixed(4)} · val accuracy ${pct(epoch.valAccuracy)}`;
-  return `Epoch ${epoch.epoch}/${epoch.epochs}: loss ${epoch.loss.toFixed(4)} · accuracy ${pct(epoch.accuracy)}${validation} · ${epoch.seconds.toFixed(1)} s · ${Math.round(epoch.samplesPerSecond)} samples/s`;
+  const rate = epoch.learningRate === undefined ? '' : ` · rate ${Number(epoch.learningRate.toPrecision(3))}`;
+  return `Epoch ${epoch.epoch}/${epoch.epochs}: loss ${epoch.loss.toFixed(4)} · accuracy ${pct(epoch.accuracy)}${validation}${rate} · ${epoch.seconds.toFixed(1)} s · ${Math.round(epoch.samplesPerSecond)} samples/s`;
 }
 
 export function formatEvaluation(evaluation: Evaluation): string {
@@ -60,5 +61,17 @@ export function formatRuns(runs: RunSummary[], lineage: ReadonlyMap<string, RunL
       lines.push(`    ↳ trained with ${withPhotos}`);
     }
   }
+  return lines.join('\n');
+}
+
+/** A learning-rate sweep as a short table (every tenth point and the last) and the suggestion. */
+export function formatSweep(sweep: LearningRateSweep): string {
+  const every = Math.max(1, Math.round(sweep.points.length / 12));
+  const rows = sweep.points.filter((_, i) => i % every === 0 || i === sweep.points.length - 1);
+  const rate = (value: number): string => value.toExponential(2);
+  const lines = ['  rate        loss    smoothed', ...rows.map((point) => `  ${rate(point.rate).padEnd(10)} ${point.loss.toFixed(4).padStart(7)} ${point.smoothed.toFixed(4).padStart(10)}`)];
+  const end = sweep.stoppedEarly ? `stopped after ${sweep.points.length} of ${sweep.batches} batches, when the loss blew up` : `${sweep.points.length} batches`;
+  lines.push('', `Suggested learning rate: ${Number(sweep.suggestion.toPrecision(2))} (where the smoothed loss falls fastest; ${end}, ${sweep.seconds.toFixed(1)} s).`);
+  lines.push(`Use it with --learning-rate ${Number(sweep.suggestion.toPrecision(2))}.`);
   return lines.join('\n');
 }

@@ -111,7 +111,7 @@ describe.skipIf(!haveData)('resume (real worker, real data)', () => {
 
     const weights = join(dir, 'checkpoints', 'epoch-0003.weights.bin');
     const bytes = readFileSync(weights);
-    bytes[100] ^= 0xff;
+    bytes[100]! ^= 0xff;
     writeFileSync(weights, bytes);
     const before = folderState(dir);
     const damaged = await dispatch(atelier.handlers, 'training.resume', { runId, epochs: 1 }, { shell: 'cli' });
@@ -125,7 +125,7 @@ describe.skipIf(!haveData)('resume (real worker, real data)', () => {
     }
     expect(folderState(dir)).toEqual(before);
 
-    bytes[100] ^= 0xff;
+    bytes[100]! ^= 0xff;
     writeFileSync(weights, bytes);
     unlinkSync(join(dir, 'checkpoints', 'epoch-0003.optimizer.bin'));
     const missingBefore = folderState(dir);
