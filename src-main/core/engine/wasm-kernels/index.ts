@@ -2,6 +2,7 @@ import type * as tfNamespace from '@tensorflow/tfjs';
 import type { KernelConfig, KernelFunc, backend_util as BackendUtil, slice_util as SliceUtil } from '@tensorflow/tfjs';
 import { ADAM_UPDATE, adamUpdateKernel, patchAdam, unpatchAdam } from './adam.js';
 import { gatherV2Kernel, sliceKernel } from './batch-copy.js';
+import { fusedBatchNormKernel, meanKernel, perChannelBinaryKernel, tileKernel } from './batch-norm.js';
 import { conv2DBackpropFilterKernel } from './conv2d-backprop-filter.js';
 import { conv2DBackpropInputKernel } from './conv2d-backprop-input.js';
 import { batchMatMulKernel, fusedMatMulKernel } from './mat-mul.js';
@@ -89,8 +90,21 @@ const REPLACEMENTS: readonly Replacement[] = [
   { kernelName: 'Sum', make: (stock, _tf, options) => sumKernel(stock('Sum'), options.simd ?? true) },
   { kernelName: 'Identity', make: (stock) => identityKernel(stock('Identity')) },
   { kernelName: 'Cast', make: (stock) => castKernel(stock('Cast')) },
+  { kernelName: 'Tile', make: (stock) => tileKernel(stock('Tile')) },
+  { kernelName: 'Mean', make: (stock, _tf, options) => meanKernel(stock('Mean'), options.simd ?? true) },
+  { kernelName: 'Multiply', make: (stock) => perChannelBinaryKernel(stock('Multiply')) },
+  { kernelName: 'Sub', make: (stock) => perChannelBinaryKernel(stock('Sub')) },
+  { kernelName: 'Add', make: (stock) => perChannelBinaryKernel(stock('Add')) },
+  {
+    kernelName: 'FusedBatchNorm',
+    make: (stock) =>
+      fusedBatchNormKernel(stock('FusedBatchNorm'), { sub: stock('Sub'), mul: stock('Multiply'), add: stock('Add') }),
+  },
   { kernelName: ADAM_UPDATE, make: (_stock, _tf, options) => adamUpdateKernel(options.simd ?? true) },
 ];
+
+/** The kernels added for batch normalisation's training step (for before/after measurements). */
+export const BATCH_NORM_KERNEL_NAMES: readonly string[] = ['Tile', 'Mean', 'Multiply', 'Sub', 'Add', 'FusedBatchNorm'];
 
 /** Names of every kernel this module registers for the wasm backend. */
 export const WASM_TRAINING_KERNEL_NAMES: readonly string[] = REPLACEMENTS.map((r) => r.kernelName);
