@@ -12,6 +12,7 @@
  */
 import { AtelierError } from '../../errors';
 import type { LayerDescription, ModelDescription } from '../../engine/protocol';
+import { foldBatchNormalization } from '../fold-batch-norm';
 import { activationLayerProblem, sequentialInputDims } from '../sequential';
 import { floatTensor, type OnnxAttribute, type OnnxModel, type OnnxNode, type OnnxTensor } from './model';
 import { AttributeType, DataType, ONNX_IR_VERSION, ONNX_OPSET } from './schema';
@@ -240,8 +241,9 @@ function addLayer(graph: GraphBuilder, cursor: Cursor, layer: LayerDescription):
 }
 
 /** Build the ONNX model for a described model (with weights). */
-export function toOnnx(description: ModelDescription, options: OnnxConversionOptions): OnnxModel {
-  const dims = sequentialInputDims(description, 'ONNX');
+export function toOnnx(described: ModelDescription, options: OnnxConversionOptions): OnnxModel {
+  const dims = sequentialInputDims(described, 'ONNX');
+  const description = foldBatchNormalization(described, 'ONNX');
   const graph = new GraphBuilder();
   let cursor: Cursor = { value: ONNX_INPUT_NAME, layout: dims.length === 3 ? 'nhwc' : dims.length === 1 ? 'flat' : 'other', dims };
   for (const layer of description.layers) cursor = addLayer(graph, cursor, layer);

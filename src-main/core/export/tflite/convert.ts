@@ -13,6 +13,7 @@
  */
 import { AtelierError } from '../../errors';
 import type { LayerDescription, ModelDescription } from '../../engine/protocol';
+import { foldBatchNormalization } from '../fold-batch-norm';
 import { activationLayerProblem, sequentialInputDims } from '../sequential';
 import {
   Activation,
@@ -237,8 +238,9 @@ function addLayer(graph: GraphBuilder, cursor: Cursor, layer: LayerDescription):
 }
 
 /** Build the float32 TFLite model for a described model (with weights). */
-export function toTflite(description: ModelDescription, modelDescription: string): TfliteModel {
-  const dims = sequentialInputDims(description, 'TFLite');
+export function toTflite(described: ModelDescription, modelDescription: string): TfliteModel {
+  const dims = sequentialInputDims(described, 'TFLite');
+  const description = foldBatchNormalization(described, 'TFLite');
   const graph = new GraphBuilder();
   const input = graph.tensor(TFLITE_INPUT_NAME, [1, ...dims]);
   let cursor: Cursor = { tensor: input, layout: dims.length === 3 ? 'image' : dims.length === 1 ? 'flat' : 'other', dims };
