@@ -1,9 +1,9 @@
 /**
  * Classify's live camera and "Why?" in the browser shell, with Chromium's fake camera
- * (--use-fake-device-for-media-stream: an animated test pattern; --use-fake-ui-for-media-stream:
- * the permission prompt answered yes). Before a model: the preview runs and says why no answer
- * comes. After one: answers arrive, Why? draws the heatmap live, Capture makes a normal card that
- * can go to My photos. A refused camera gets a message and nothing else breaks. Evaluate's grid
+ * (--use-fake-device-for-media-stream: two cameras showing an animated test pattern;
+ * --use-fake-ui-for-media-stream: the permission prompt answered yes). Before a model: the preview runs and says why no answer
+ * comes, and the picker switches between two cameras. After a model: answers arrive, Why? draws the
+ * heatmap live, Capture makes a normal card that can go to My photos. A refused camera gets a message and nothing else breaks. Evaluate's grid
  * explains a test image too.
  */
 import { execFile } from 'node:child_process';
@@ -20,7 +20,7 @@ function atelier(server: AtelierServer, args: string[]) {
 
 // This file's browser only: the project's launch options plus the fake camera.
 const launchOptions = config.use?.launchOptions ?? {};
-test.use({ launchOptions: { ...launchOptions, args: [...(launchOptions.args ?? []), '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream'] } });
+test.use({ launchOptions: { ...launchOptions, args: [...(launchOptions.args ?? []), '--use-fake-device-for-media-stream=device-count=2', '--use-fake-ui-for-media-stream'] } });
 
 test.describe.serial('The live camera and Why? (browser shell, fake camera)', () => {
   test('before any model: the preview runs, and the panel says why no answer comes', async ({ page, server }) => {
@@ -33,6 +33,15 @@ test.describe.serial('The live camera and Why? (browser shell, fake camera)', ()
     expect(await preview.evaluate((video) => (video as unknown as { videoWidth: number }).videoWidth)).toBeGreaterThan(0);
     await expect(page.getByTestId('camera-answer-error')).toContainText('No model is chosen');
     await expect(page.getByTestId('camera-capture')).toBeDisabled();
+    // Two fake cameras: the picker offers both, and switching keeps the preview running.
+    const picker = page.getByTestId('camera-picker');
+    await expect(picker.locator('option')).toHaveCount(2);
+    const second = await picker.locator('option').nth(1).getAttribute('value');
+    await picker.selectOption(second!);
+    await expect(panel).toHaveAttribute('data-status', 'live');
+    await expect(picker).toHaveValue(second!);
+    await expect.poll(() => preview.evaluate((video) => (video as unknown as { readyState: number }).readyState)).toBeGreaterThanOrEqual(2);
+    await panel.focus();
     // Escape closes the camera and gives the focus back to its button.
     await expect(panel).toBeFocused();
     await page.keyboard.press('Escape');
@@ -93,7 +102,7 @@ test.describe.serial('The live camera and Why? (browser shell, fake camera)', ()
     await expect(card).toHaveCount(1);
   });
 
-  test('a dropped photo’s card explains itself too: Why? asks the model and draws over photo and input', async ({ page, server }) => {
+  test('a card that came without a heatmap asks for one: Why? calls the model and draws over photo and input', async ({ page, server }) => {
     await page.goto(`${server.url}#/classify`);
     await page.getByTestId('camera-open').click();
     await expect(page.getByTestId('camera-answer')).toBeVisible({ timeout: 30_000 });
