@@ -8,6 +8,11 @@ prints one JSON object on stdout. Progress goes to stderr. Needs PyTorch and Num
 
     python3 bench/pytorch_baseline.py [--data-dir DIR] [--threads 2] [--mlp-epochs 5]
                                       [--cnn-samples 3000] [--warmup-batches 5] [--seed 42]
+
+With --time-to-accuracy PRESETS (e.g. tutorial-mlp,cnn,best) it instead trains each preset's whole
+recipe (its model, batch size, learning-rate schedule, augmentation and epochs, as Atelier's
+presets define them) and prints the test accuracy after every epoch next to the training seconds
+so far (--train-limit / --test-limit take slices, for tests).
 """
 import argparse
 import gzip
@@ -67,7 +72,8 @@ def glorot(module):
     """Keras' defaults (Glorot-uniform kernels, zero biases), so accuracy compares as well as speed."""
     if isinstance(module, (nn.Linear, nn.Conv2d)):
         nn.init.xavier_uniform_(module.weight)
-        nn.init.zeros_(module.bias)
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
 
 
 def tutorial_mlp():
@@ -89,7 +95,31 @@ def cnn():
     return model
 
 
+def best():
+    """Atelier's `best` preset (src-main/core/engine/models.ts): Keras' batch norm is momentum 0.99,
+    epsilon 1e-3, which PyTorch writes as momentum 0.01."""
+    def block(c_in, c_out):
+        return [nn.Conv2d(c_in, c_out, 3, bias=False), nn.BatchNorm2d(c_out, eps=1e-3, momentum=0.01), nn.ReLU(), nn.MaxPool2d(2)]
+    model = nn.Sequential(
+        *block(1, 32), *block(32, 64),
+        nn.Flatten(), nn.Dropout(0.3),
+        nn.Linear(1600, 256), nn.ReLU(), nn.Dropout(0.3),
+        nn.Linear(256, 10),
+    )
+    model.apply(glorot)
+    return model
+
+
 MODELS = {"mlp": (tutorial_mlp, False), "cnn": (cnn, True)}
+
+# Each preset's whole recipe, as Atelier's presets define them (models.ts: defaults, BEST_DEFAULTS, BEST_SHIFT).
+RECIPES = {
+    "tutorial-mlp": {"model": tutorial_mlp, "channel": False, "batch": 32, "rate": 0.001, "schedule": "constant", "epochs": 5, "augment": False},
+    "cnn": {"model": cnn, "channel": True, "batch": 32, "rate": 0.001, "schedule": "constant", "epochs": 5, "augment": False},
+    "best": {"model": best, "channel": True, "batch": 128, "rate": 0.003, "schedule": "one-cycle", "epochs": 12, "augment": True},
+}
+MIRROR_SHARE = 0.5
+MAX_SHIFT = 2
 
 
 def batches_of(x, y, order, channel):
@@ -177,6 +207,55 @@ def summary(kind, samples, epochs, accuracy):
     }
 
 
+def mirror_and_shift(xb, generator):
+    """Atelier's mirrorAndShift per image: mirrored with probability 0.5, shifted by −2…2 pixels each way, zeros filled in."""
+    n = len(xb)
+    mirror = torch.rand(n, generator=generator) < MIRROR_SHARE
+    xb = torch.where(mirror[:, None, None], xb.flip(2), xb)
+    span = 2 * MAX_SHIFT + 1
+    padded = torch.nn.functional.pad(xb, (MAX_SHIFT, MAX_SHIFT, MAX_SHIFT, MAX_SHIFT))
+    dx = torch.randint(0, span, (n,), generator=generator)
+    dy = torch.randint(0, span, (n,), generator=generator)
+    rows = (torch.arange(28)[None, :] + (span - 1 - dy)[:, None])  # output row y reads padded row y - shift + MAX_SHIFT
+    cols = (torch.arange(28)[None, :] + (span - 1 - dx)[:, None])
+    return padded[torch.arange(n)[:, None, None], rows[:, :, None], cols[:, None, :]]
+
+
+def time_to_accuracy(preset, x, y, x_test, y_test, epochs, generator):
+    """Train the preset's recipe; after each epoch the test accuracy and the training seconds so far."""
+    recipe = RECIPES[preset]
+    model = recipe["model"]()
+    optimizer = torch.optim.Adam(model.parameters(), lr=recipe["rate"], eps=ADAM_EPSILON)
+    batches_per_epoch = (len(x) + recipe["batch"] - 1) // recipe["batch"]
+    scheduler = None
+    if recipe["schedule"] == "one-cycle":
+        # Atelier's one-cycle is this scheduler step for step (core/engine/lr-schedule.ts).
+        scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=recipe["rate"], total_steps=epochs * batches_per_epoch, cycle_momentum=False)
+    loss_fn = nn.CrossEntropyLoss()
+    seconds = 0.0
+    curve = []
+    for epoch in range(1, epochs + 1):
+        model.train()
+        start = time.perf_counter()
+        order = torch.randperm(len(x), generator=generator)
+        for begin in range(0, len(x), recipe["batch"]):
+            index = order[begin:begin + recipe["batch"]]
+            xb = x[index]
+            if recipe["augment"]:
+                xb = mirror_and_shift(xb, generator)
+            optimizer.zero_grad()
+            loss = loss_fn(model(xb.unsqueeze(1) if recipe["channel"] else xb), y[index])
+            loss.backward()
+            optimizer.step()
+            if scheduler is not None:
+                scheduler.step()
+        seconds += time.perf_counter() - start
+        accuracy = test_accuracy(model, x_test, y_test, recipe["channel"])
+        curve.append({"epoch": epoch, "seconds": seconds, "testAccuracy": accuracy})
+        log(f"pytorch {preset}: epoch {epoch}/{epochs}, {seconds:.1f} s of training, test accuracy {accuracy * 100:.2f} %")
+    return curve
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", default=os.environ.get("FASHION_MNIST_DIR") or "/usr/share/datasets/fashion-mnist")
@@ -185,6 +264,10 @@ def main():
     parser.add_argument("--cnn-samples", type=int, default=3000, help="the CNN trains one epoch on the first N images")
     parser.add_argument("--warmup-batches", type=int, default=5)
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--time-to-accuracy", default=None, help="comma-separated presets: train each recipe, test accuracy per epoch")
+    parser.add_argument("--epochs", default=None, help="comma-separated preset=epochs overrides for --time-to-accuracy")
+    parser.add_argument("--train-limit", type=int, default=None, help="train on the first N images only (tests)")
+    parser.add_argument("--test-limit", type=int, default=None, help="score on the first N test images only (tests)")
     args = parser.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -193,6 +276,28 @@ def main():
 
     x_train, y_train = load_split(args.data_dir, "train")
     x_test, y_test = load_split(args.data_dir, "t10k")
+
+    if args.time_to_accuracy:
+        presets = [p for p in args.time_to_accuracy.split(",") if p]
+        unknown = [p for p in presets if p not in RECIPES]
+        if unknown:
+            raise SystemExit(f"unknown preset(s) {', '.join(unknown)}: choose from {', '.join(RECIPES)}")
+        epochs = {p: RECIPES[p]["epochs"] for p in presets}
+        for pair in (args.epochs or "").split(","):
+            if pair:
+                name, _, count = pair.partition("=")
+                epochs[name] = int(count)
+        x, y = x_train[:args.train_limit], y_train[:args.train_limit]
+        xt, yt = x_test[:args.test_limit], y_test[:args.test_limit]
+        curves = {p: time_to_accuracy(p, x, y, xt, yt, epochs[p], generator) for p in presets}
+        print(json.dumps({
+            "torchVersion": torch.__version__,
+            "threads": torch.get_num_threads(),
+            "trainSamples": len(x),
+            "testSamples": len(xt),
+            "curves": curves,
+        }))
+        return
 
     warm_up("mlp", x_train, y_train, args.warmup_batches)
     model, epochs = train("mlp", x_train, y_train, args.mlp_epochs, generator)

@@ -6,18 +6,22 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import type { BackendName } from '../contract';
+import { PresetIdSchema, type BackendName, type PresetId } from '../contract';
 import { formatBenchReport } from '../core/bench/format';
 import { runBenchmark } from '../core/bench/run';
+import { TIME_TO_ACCURACY_PRESETS } from '../core/bench/time-to-accuracy';
 import { findDataset } from '../core/dataset/sources';
 import { AtelierError } from '../core/errors';
 import { engineWorkerUrl, realPhotosDir } from '../locations';
 import type { CliIo } from './commands';
 
 export const BENCH_HELP_LINES = `  bench [--json] [--quick] [--save] [--backends wasm,cpu] [--skip-pytorch]
-      [--photos DIR] [--cnn-samples N] [--pytorch-threads 1,2]
-                               Training speed, test accuracy, photo latency and memory per backend,
-                               next to PyTorch (bench/pytorch_baseline.py) when it is installed`;
+      [--photos DIR] [--cnn-samples N] [--pytorch-threads 1,2] [--threads 1,2]
+      [--accuracy-presets tutorial-mlp,cnn,best]
+                               Training speed, thread scaling, time to 85/90/93 % test accuracy of
+                               whole recipes, photo latency and memory per backend, next to PyTorch
+                               (bench/pytorch_baseline.py) when it is installed; --quick skips the
+                               accuracy runs`;
 
 const LADDER: readonly BackendName[] = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
 const DEFAULT_PHOTOS = process.env.ATELIER_BENCH_PHOTOS || realPhotosDir();
@@ -52,12 +56,18 @@ export async function commandBench(args: string[], io: CliIo): Promise<number> {
       photos: { type: 'string', default: DEFAULT_PHOTOS },
       'cnn-samples': { type: 'string', default: '3000' },
       'pytorch-threads': { type: 'string', default: '1,2' },
+      threads: { type: 'string' },
+      'accuracy-presets': { type: 'string', default: TIME_TO_ACCURACY_PRESETS.join(',') },
     },
     strict: true,
   });
   const backends = parseBackends(values.backends);
   const cnnSamples = positiveInteger('cnn-samples', values['cnn-samples']);
   const threads = values['pytorch-threads'].split(',').map((t) => positiveInteger('pytorch-threads', t.trim()));
+  const threadCounts = values.threads?.split(',').map((t) => positiveInteger('threads', t.trim()));
+  const accuracyPresets = values['accuracy-presets'].split(',').map((p) => p.trim()).filter(Boolean);
+  const unknownPreset = accuracyPresets.find((p) => !PresetIdSchema.safeParse(p).success);
+  if (unknownPreset) throw new AtelierError('invalid-config', `--accuracy-presets takes presets among ${PresetIdSchema.options.join(', ')}; "${unknownPreset}" is not one.`);
   const source = await findDataset();
   if (!source) throw new AtelierError('dataset-missing', 'Fashion-MNIST is not on this computer: install it with ‘apt install dataset-fashion-mnist’, or download it with ‘atelier dataset fetch’.');
 
@@ -73,6 +83,8 @@ export async function commandBench(args: string[], io: CliIo): Promise<number> {
     photosDir: values.photos,
     photoCount: 100,
     pytorch: values['skip-pytorch'] ? null : { script: baselineScript(), threads },
+    timeToAccuracy: values.quick ? null : { presets: accuracyPresets as PresetId[], trainLimit: null, testLimit: null },
+    threadCounts,
     onProgress: (line) => io.err(`  ${line}`),
   });
   io.out(values.json ? JSON.stringify(report, null, 2) : formatBenchReport(report));

@@ -101,6 +101,8 @@ const wasm = (mlp: number, cnn: number, p95: number): BackendBench => ({
   features: {},
   mlp: { samples: 60000, seconds: 1, samplesPerSecond: mlp, samplesPerCpuSecond: null, losses: [0.5], epochsPerSecond: [mlp], testAccuracy: 0.88, accuracyEpochs: 5, stepper: 'dense-stack, 2 threads' },
   cnn: { samples: 3000, seconds: 1, samplesPerSecond: cnn, samplesPerCpuSecond: null, losses: [1] },
+  threadScaling: [],
+  timeToAccuracy: [],
   photoLatency: { count: 100, p50Ms: p95 / 2, p95Ms: p95, meanMs: p95 / 2, maxMs: p95, decodeP50Ms: 1, preprocessP50Ms: 1, predictP50Ms: 1 },
   memory: { peakRssBytes: 4e8, peakTensorBytes: 3e7, wasmHeapBytes: null },
 });
@@ -115,13 +117,13 @@ describe('comparison with PyTorch', () => {
       { threads: 1, mlp: 0.4, cnn: 0.8 },
     ]);
     const goals = goalsOf([wasm(12000, 800, 40)], ratios);
-    expect(goals.map((g) => g.met)).toEqual([false, false, true]);
+    expect(goals.map((g) => g.met)).toEqual([false, false, true, null]);
   });
 
   it('leaves the speed goals unjudged without PyTorch', () => {
     const ratios = ratiosOf([wasm(12000, 800, 60)], []);
     expect(ratios[0]!.mlp).toBeNull();
-    expect(goalsOf([wasm(12000, 800, 60)], ratios).map((g) => g.met)).toEqual([null, null, false]);
+    expect(goalsOf([wasm(12000, 800, 60)], ratios).map((g) => g.met)).toEqual([null, null, false, null]);
   });
 
   it('says PyTorch is missing and how to get it, and the report still prints', async () => {
@@ -141,6 +143,7 @@ describe('comparison with PyTorch', () => {
       skippedBackends: [{ backend: 'tensorflow', reason: 'not installed' }],
       pytorch: { runs: [], skipped: lookup.reason },
       ratios: [],
+      timeToAccuracy: null,
       goals: goalsOf([wasm(12000, 800, 60)], []),
       seconds: 1,
     };

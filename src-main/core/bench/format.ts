@@ -68,10 +68,11 @@ export function formatBenchReport(report: BenchReport): string {
       lines.push(`${ratio.backend} ÷ PyTorch: MLP ${formatRatio(ratio.mlp)}, CNN ${formatRatio(ratio.cnn)} against the faster PyTorch run (${each})`);
     }
   }
+  lines.push(...formatThreadScaling(report), ...formatTimeToAccuracy(report));
   lines.push('');
   for (const goal of report.goals) {
     const verdict = goal.met == null ? 'not measured' : goal.met ? 'met' : 'NOT met';
-    const value = goal.value == null ? '—' : goal.name.includes('(ms)') ? formatMs(goal.value) : formatRatio(goal.value);
+    const value = goal.value == null ? '—' : goal.name.includes('(ms)') ? formatMs(goal.value) : goal.name.includes('(s)') ? `${goal.value.toFixed(0)} s` : formatRatio(goal.value);
     lines.push(`Goal: ${goal.name} ${goal.target}: ${value} — ${verdict}`);
   }
   return lines.join('\n');
@@ -88,4 +89,57 @@ export function describeStepper(stepper: TrainingStepper): string {
     case 'trainOnBatch':
       return `trainOnBatch: ${stepper.reason}`;
   }
+}
+
+/** The parallel trainer's samples/s by thread count, and the speed-up over one thread. */
+function formatThreadScaling(report: BenchReport): string[] {
+  const lines: string[] = [];
+  for (const bench of report.backends) {
+    if (bench.threadScaling.length === 0) continue;
+    const rows: string[][] = [['threads', ...new Set(bench.threadScaling.map((s) => s.model))].map((h, i) => (i === 0 ? h : `${h} samples/s`))];
+    const models = [...new Set(bench.threadScaling.map((s) => s.model))];
+    const one = (model: string) => bench.threadScaling.find((s) => s.model === model && s.threads === 1)?.samplesPerSecond;
+    for (const threads of [...new Set(bench.threadScaling.map((s) => s.threads))]) {
+      rows.push([
+        String(threads),
+        ...models.map((model) => {
+          const rate = bench.threadScaling.find((s) => s.model === model && s.threads === threads)?.samplesPerSecond;
+          const base = one(model);
+          return rate == null ? '—' : `${formatRate(rate)}${base ? ` (${formatRatio(rate / base)})` : ''}`;
+        }),
+      ]);
+    }
+    lines.push('', `${bench.backend}: the CNNs on 1, 2, … threads (the parallel trainer, engine/parallel/trainer.ts; one epoch of the first N images):`, textTable(rows));
+  }
+  return lines;
+}
+
+/** Seconds of training until 85 / 90 / 93 % test accuracy, Atelier and PyTorch per preset. */
+function formatTimeToAccuracy(report: BenchReport): string[] {
+  const tta = report.timeToAccuracy;
+  if (!tta) return [];
+  const runs = [...report.backends.flatMap((b) => b.timeToAccuracy), ...tta.pytorch];
+  if (runs.length === 0) return tta.pytorchSkipped ? ['', `Time to accuracy: ${tta.pytorchSkipped}`] : [];
+  const rows: string[][] = [['preset', 'who', 'threads', ...tta.thresholds.map((t) => `to ${formatPercent(t)}`), 'final test acc.', 'epochs', 'main-thread lag p95 / max']];
+  for (const preset of [...new Set(runs.map((r) => r.preset))]) {
+    for (const run of runs.filter((r) => r.preset === preset)) {
+      const last = run.curve.at(-1);
+      rows.push([
+        preset,
+        run.runner === 'pytorch' ? 'PyTorch' : `Atelier (${run.runner})`,
+        run.threads == null ? '—' : String(run.threads),
+        ...run.reached.map((r) => (r.seconds == null ? 'not reached' : `${r.seconds.toFixed(0)} s (ep. ${r.epoch})`)),
+        last ? formatPercent(last.testAccuracy) : '—',
+        String(run.curve.length),
+        run.mainThreadLag ? `${formatMs(run.mainThreadLag.p95Ms)} / ${formatMs(run.mainThreadLag.maxMs)}` : '—',
+      ]);
+    }
+  }
+  const lines = [
+    '',
+    `Time to accuracy: each preset's whole recipe on ${tta.trainSamples.toLocaleString('en-US')} images, test accuracy (${tta.testSamples.toLocaleString('en-US')} images) after each epoch; seconds of training so far (scoring not counted):`,
+    textTable(rows),
+  ];
+  if (tta.pytorchSkipped) lines.push(`PyTorch: ${tta.pytorchSkipped}`);
+  return lines;
 }

@@ -63,6 +63,10 @@ export type PyTorchBaseline = z.infer<typeof PyTorchBaselineSchema>;
 
 /** Reads the script's stdout: its last non-empty line is the JSON object. */
 export function parseBaselineOutput(stdout: string): PyTorchBaseline {
+  return parseLastLine(stdout, PyTorchBaselineSchema);
+}
+
+function parseLastLine<T extends z.ZodType>(stdout: string, schema: T): z.infer<T> {
   const line = stdout.trim().split('\n').at(-1) ?? '';
   let value: unknown;
   try {
@@ -70,10 +74,21 @@ export function parseBaselineOutput(stdout: string): PyTorchBaseline {
   } catch {
     throw new Error(`pytorch_baseline.py printed no JSON result (last line: ${JSON.stringify(line.slice(0, 200))})`);
   }
-  const parsed = PyTorchBaselineSchema.safeParse(value);
+  const parsed = schema.safeParse(value);
   if (!parsed.success) throw new Error(`pytorch_baseline.py printed an unexpected result: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   return parsed.data;
 }
+
+const CurvePointSchema = z.object({ epoch: z.number().int(), seconds: z.number(), testAccuracy: z.number() });
+export const PyTorchTimeToAccuracySchema = z.object({
+  torchVersion: z.string(),
+  threads: z.number().int(),
+  trainSamples: z.number().int(),
+  testSamples: z.number().int(),
+  /** Per preset: after each epoch, the training seconds so far and the test accuracy. */
+  curves: z.record(z.string(), z.array(CurvePointSchema)),
+});
+export type PyTorchTimeToAccuracy = z.infer<typeof PyTorchTimeToAccuracySchema>;
 
 export interface BaselineRunOptions {
   python: string;
@@ -89,15 +104,45 @@ export interface BaselineRunOptions {
 
 /** Run the baseline once; rejects with the script's last error line when it fails. */
 export function runBaseline(options: BaselineRunOptions): Promise<PyTorchBaseline> {
-  if (!existsSync(options.script)) return Promise.reject(new Error(`${options.script} is missing — the PyTorch baseline ships with the source repository, not the npm package`));
   const args = [
-    options.script,
     '--data-dir', options.dataDir,
     '--threads', String(options.threads),
     '--mlp-epochs', String(options.mlpEpochs),
     '--cnn-samples', String(options.cnnSamples),
     '--warmup-batches', String(options.warmupBatches),
   ];
+  return runScript(options, args, parseBaselineOutput);
+}
+
+export interface TimeToAccuracyRunOptions {
+  python: string;
+  script: string;
+  dataDir: string;
+  threads: number;
+  /** Preset ids with their epochs. */
+  epochs: Record<string, number>;
+  trainLimit: number | null;
+  testLimit: number | null;
+  onProgress?: (line: string) => void;
+}
+
+/** Train each preset's whole recipe in PyTorch, test accuracy after every epoch. */
+export function runTimeToAccuracy(options: TimeToAccuracyRunOptions): Promise<PyTorchTimeToAccuracy> {
+  const presets = Object.keys(options.epochs);
+  const args = [
+    '--data-dir', options.dataDir,
+    '--threads', String(options.threads),
+    '--time-to-accuracy', presets.join(','),
+    '--epochs', presets.map((preset) => `${preset}=${options.epochs[preset]}`).join(','),
+    ...(options.trainLimit != null ? ['--train-limit', String(options.trainLimit)] : []),
+    ...(options.testLimit != null ? ['--test-limit', String(options.testLimit)] : []),
+  ];
+  return runScript(options, args, (stdout) => parseLastLine(stdout, PyTorchTimeToAccuracySchema));
+}
+
+function runScript<T>(options: { python: string; script: string; onProgress?: (line: string) => void }, scriptArgs: string[], parse: (stdout: string) => T): Promise<T> {
+  if (!existsSync(options.script)) return Promise.reject(new Error(`${options.script} is missing — the PyTorch baseline ships with the source repository, not the npm package`));
+  const args = [options.script, ...scriptArgs];
   return new Promise((resolve, reject) => {
     const child = spawn(options.python, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -121,7 +166,7 @@ export function runBaseline(options: BaselineRunOptions): Promise<PyTorchBaselin
         return;
       }
       try {
-        resolve(parseBaselineOutput(stdout));
+        resolve(parse(stdout));
       } catch (error) {
         reject(error as Error);
       }

@@ -9,12 +9,14 @@ import { join } from 'node:path';
 import type { BackendName, TrainingConfig } from '../../contract';
 import type { DatasetSource } from '../dataset/sources';
 import type { BenchTrainingResult } from '../engine/bench';
+import { presetCatalogue } from '../engine/models';
 import { EngineClient } from '../engine/client';
 import { collectPhotoPaths, decodePhoto } from '../photos/decode';
 import { preprocessPhoto } from '../photos/preprocess';
 import { describeStepper } from './format';
 import { describeMachine, type MachineDescription } from './machine';
-import { findPyTorch, runBaseline, type PyTorchBaseline } from './pytorch';
+import { findPyTorch, runBaseline, runTimeToAccuracy, type PyTorchBaseline } from './pytorch';
+import { ACCURACY_THRESHOLDS, atelierTimeToAccuracy, cumulativeCurve, epochsOf, reachedAt, type AccuracyRun, type TimeToAccuracyOptions } from './time-to-accuracy';
 import { speedRatio, spreadSample, summarizeLatencies, type LatencySummary } from './stats';
 
 export const BATCH_SIZE = 32;
@@ -38,7 +40,25 @@ export interface BenchOptions {
   photoCount: number;
   /** null skips PyTorch; otherwise the script and the thread counts to run it with. */
   pytorch: { script: string; threads: readonly number[]; pythonCandidates?: readonly string[] } | null;
+  /** Time to accuracy of whole recipes (null skips it, as --quick does). */
+  timeToAccuracy: TimeToAccuracyOptions | null;
+  /** Thread counts for the parallel trainer's scaling table (default: 1, 2, 4, … and the cores). */
+  threadCounts?: readonly number[];
   onProgress?: (line: string) => void;
+}
+
+/** 1, 2, 4, 8, … up to the cores, and the cores themselves. */
+export function defaultThreadCounts(cores = os.availableParallelism()): number[] {
+  const counts = new Set<number>();
+  for (let n = 1; n <= cores; n *= 2) counts.add(n);
+  counts.add(Math.max(1, cores));
+  return [...counts].sort((a, b) => a - b);
+}
+
+export interface ThreadScaling {
+  model: 'cnn' | 'best';
+  threads: number;
+  samplesPerSecond: number;
 }
 
 export interface ThroughputMeasurement {
@@ -69,6 +89,9 @@ export interface BackendBench {
     stepper: string;
   };
   cnn: ThroughputMeasurement | { error: string };
+  /** The CNNs' samples/s on 1, 2, … threads (the parallel trainer; wasm only). */
+  threadScaling: ThreadScaling[];
+  timeToAccuracy: AccuracyRun[];
   photoLatency: PhotoLatency | { error: string };
   memory: {
     /** Highest resident set size of the whole process while this backend was measured. */
@@ -120,8 +143,15 @@ export interface BenchReport {
   skippedBackends: { backend: BackendName; reason: string }[];
   pytorch: { runs: PyTorchRun[]; skipped: string | null };
   ratios: BenchRatio[];
+  timeToAccuracy: { thresholds: number[]; trainSamples: number; testSamples: number; pytorch: AccuracyRun[]; pytorchSkipped: string | null } | null;
   goals: BenchGoal[];
   seconds: number;
+}
+
+/** A preset's own recipe (its batch size, rate, schedule) for `epochs` epochs on the first `trainLimit` images. */
+function presetConfig(preset: TrainingConfig['preset'], epochs: number, trainLimit: number | null): TrainingConfig {
+  const defaults = presetCatalogue().find((p) => p.id === preset)!.defaults;
+  return { ...defaults, epochs, trainLimit, validationSplit: 0 };
 }
 
 function config(preset: TrainingConfig['preset'], epochs: number, trainLimit: number | null): TrainingConfig {
@@ -209,7 +239,7 @@ async function benchBackend(
 
     const slow = name === 'cpu';
     const cnnSamples = slow ? options.cnnSamplesSlowBackend : options.cnnSamples;
-    progress(`${name}: cnn, one epoch of the first ${cnnSamples.toLocaleString('en-US')} images…`);
+    progress(`${name}: cnn, one epoch of the first ${cnnSamples.toLocaleString('en-US')} images on every core…`);
     let cnn: BackendBench['cnn'];
     let cnnTensorBytes = 0;
     let wasmHeapBytes = mlpResult.wasmHeapBytes;
@@ -223,6 +253,22 @@ async function benchBackend(
       cnn = { error: message(error) };
       progress(`${name}: cnn failed: ${cnn.error}`);
     }
+
+    const threadScaling: ThreadScaling[] = [];
+    if (name === 'wasm') {
+      for (const model of ['cnn', 'best'] as const) {
+        for (const threads of options.threadCounts ?? defaultThreadCounts()) {
+          progress(`${name}: ${model} on ${threads} thread${threads > 1 ? 's' : ''}, the first ${cnnSamples.toLocaleString('en-US')} images…`);
+          try {
+            const result = await engine.request('bench', { source: options.source, config: presetConfig(model, 1, cnnSamples), warmupBatches: options.warmupBatches, evaluate: false, modelDir: null, threads });
+            threadScaling.push({ model, threads, samplesPerSecond: throughputOf(result).samplesPerSecond });
+          } catch (error) {
+            progress(`${name}: ${model} on ${threads} threads failed: ${message(error)}`);
+          }
+        }
+      }
+    }
+    const timeToAccuracy = options.timeToAccuracy && name !== 'cpu' ? await atelierTimeToAccuracy(engine, name, options.source, options.timeToAccuracy, progress) : [];
 
     let photoLatency: BackendBench['photoLatency'];
     if ('error' in photos) photoLatency = photos;
@@ -240,6 +286,8 @@ async function benchBackend(
         features: info.features,
         mlp,
         cnn,
+        threadScaling,
+        timeToAccuracy,
         photoLatency,
         memory: { peakRssBytes: sampler.stop(), peakTensorBytes: Math.max(mlpResult.peakTensorBytes, cnnTensorBytes), wasmHeapBytes },
       },
@@ -285,7 +333,7 @@ export function ratiosOf(backends: readonly Pick<BackendBench, 'backend' | 'mlp'
 }
 
 /** The issue's goals for the wasm backend, judged against the faster PyTorch configuration. */
-export function goalsOf(backends: readonly Pick<BackendBench, 'backend' | 'photoLatency'>[], ratios: readonly BenchRatio[]): BenchGoal[] {
+export function goalsOf(backends: readonly Pick<BackendBench, 'backend' | 'photoLatency' | 'timeToAccuracy'>[], ratios: readonly BenchRatio[]): BenchGoal[] {
   const wasm = ratios.find((r) => r.backend === 'wasm');
   const latency = backends.find((b) => b.backend === 'wasm')?.photoLatency;
   const p95 = latency && !('error' in latency) ? latency.p95Ms : null;
@@ -294,7 +342,17 @@ export function goalsOf(backends: readonly Pick<BackendBench, 'backend' | 'photo
     { name: 'tutorial-mlp on wasm ÷ PyTorch samples/s', target: '≥ 2× (stretch ≥ 3×)', value: wasm?.mlp ?? null, met: judge(wasm?.mlp, (v) => v >= 2) },
     { name: 'cnn on wasm ÷ PyTorch samples/s', target: '≥ 1×', value: wasm?.cnn ?? null, met: judge(wasm?.cnn, (v) => v >= 1) },
     { name: 'single-photo latency p95 on wasm (ms)', target: '≤ 50 ms', value: p95, met: judge(p95, (v) => v <= 50) },
+    bestGoal(backends.find((b) => b.backend === 'wasm')?.timeToAccuracy ?? []),
   ];
+}
+
+/** The best preset on wasm: training seconds until 93 % test accuracy; never reaching it fails the goal. */
+function bestGoal(runs: readonly AccuracyRun[]): BenchGoal {
+  const goal = { name: 'best on wasm: training seconds to 93 % test accuracy (s)', target: '≤ 600 s' };
+  const run = runs.find((r) => r.preset === 'best');
+  if (!run) return { ...goal, value: null, met: null };
+  const seconds = run.reached.find((r) => r.threshold === 0.93)?.seconds ?? null;
+  return { ...goal, value: seconds, met: seconds != null && seconds <= 600 };
 }
 
 /** Run the whole benchmark. Backends run one after another, each in a fresh engine worker, then PyTorch. */
@@ -354,6 +412,38 @@ export async function runBenchmark(options: BenchOptions): Promise<BenchReport> 
     }
   }
 
+  let timeToAccuracy: BenchReport['timeToAccuracy'] = null;
+  if (options.timeToAccuracy) {
+    const tta = options.timeToAccuracy;
+    const pytorch: AccuracyRun[] = [];
+    let skipped: string | null = pytorchSkipped;
+    const threads = Math.max(...(options.pytorch?.threads ?? [1]));
+    if (python && options.pytorch) {
+      progress(`PyTorch, ${threads} thread${threads > 1 ? 's' : ''}: time to accuracy of ${tta.presets.join(', ')}…`);
+      try {
+        const result = await runTimeToAccuracy({ python, script: options.pytorch.script, dataDir: options.source.dir, threads, epochs: epochsOf(tta), trainLimit: tta.trainLimit, testLimit: tta.testLimit, onProgress: progress });
+        for (const preset of tta.presets) {
+          const points = result.curves[preset] ?? [];
+          const curve = cumulativeCurve(
+            points.map((p, i) => p.seconds - (points[i - 1]?.seconds ?? 0)),
+            points.map((p) => p.testAccuracy),
+          );
+          pytorch.push({ runner: 'pytorch', preset, threads: result.threads, curve, reached: reachedAt(curve), mainThreadLag: null });
+        }
+      } catch (error) {
+        skipped = `PyTorch's time to accuracy failed: ${message(error)}`;
+        progress(skipped);
+      }
+    }
+    timeToAccuracy = {
+      thresholds: [...ACCURACY_THRESHOLDS],
+      trainSamples: Math.min(60_000, tta.trainLimit ?? 60_000),
+      testSamples: Math.min(10_000, tta.testLimit ?? 10_000),
+      pytorch,
+      pytorchSkipped: skipped,
+    };
+  }
+
   const ratios = ratiosOf(backends, runs);
   const cnnSamples: BenchReport['settings']['cnnSamples'] = { pytorch: options.cnnSamples };
   for (const bench of backends) if (!('error' in bench.cnn)) cnnSamples[bench.backend] = bench.cnn.samples;
@@ -383,6 +473,7 @@ export async function runBenchmark(options: BenchOptions): Promise<BenchReport> 
     skippedBackends,
     pytorch: { runs, skipped: pytorchSkipped },
     ratios,
+    timeToAccuracy,
     goals: goalsOf(backends, ratios),
     seconds: (performance.now() - started) / 1000,
   };

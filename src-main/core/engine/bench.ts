@@ -25,6 +25,14 @@ export interface BenchTrainingParams {
   evaluate: boolean;
   /** Save the trained model here (e.g. for the photo-latency measurement); null keeps it in memory only. */
   modelDir: string | null;
+  /**
+   * Score the model on the test set after every epoch too (time to accuracy); the scoring is not
+   * part of the epochs' seconds. `testLimit` scores on the first N test images only (tests).
+   */
+  evaluateEachEpoch?: boolean;
+  testLimit?: number | null;
+  /** Threads for the parallel trainer (CNNs on wasm); default every core. */
+  threads?: number;
 }
 
 export interface BenchTrainingResult {
@@ -37,6 +45,8 @@ export interface BenchTrainingResult {
   epochCpuSeconds: number[];
   /** Test-set accuracy after the last epoch, or null when not asked for. */
   testAccuracy: number | null;
+  /** Test-set accuracy after each epoch (`evaluateEachEpoch`), else empty. */
+  testAccuracyByEpoch: number[];
   /** Largest `tf.memory().numBytes` seen inside one training step (weights, Adam state, activations, gradients). */
   peakTensorBytes: number;
   /** Size of the wasm backend's heap at the end (it only grows), or null on other backends. */
@@ -67,6 +77,21 @@ function wasmHeapBytes(tf: Tf): number | null {
   return backend.wasm?.HEAPU8?.buffer.byteLength ?? null;
 }
 
+/** Accuracy on the first `limit` test images (all when null). */
+async function testAccuracyOf(tf: Tf, model: tfType.LayersModel, test: Split, limit: number | null): Promise<number> {
+  const count = Math.min(test.count, limit ?? test.count);
+  const indices = inOrder(count);
+  const probabilities = await predictProbabilities(tf, model, count, (start, end) => gatherPixels(test.images, indices, start, end));
+  let correct = 0;
+  for (let i = 0; i < count; i++) {
+    const row = probabilities.subarray(i * 10, i * 10 + 10);
+    let best = 0;
+    for (let c = 1; c < 10; c++) if (row[c]! > row[best]!) best = c;
+    if (best === test.labels[i]) correct++;
+  }
+  return correct / count;
+}
+
 /** Train, time and measure one preset on `train`; every tensor it makes is gone when it returns. */
 export async function benchTraining(tf: Tf, train: Split, test: Split, params: BenchTrainingParams): Promise<BenchTrainingResult> {
   const { config } = params;
@@ -88,30 +113,21 @@ export async function benchTraining(tf: Tf, train: Split, test: Split, params: B
   try {
     const epochCpuSeconds: number[] = [];
     let cpuStart = process.cpuUsage();
+    const testAccuracyByEpoch: number[] = [];
+    const score = () => testAccuracyOf(tf, model, test, params.testLimit ?? null);
     const outcome = await trainModel(tf, model, config, train, {
       batchIntervalMs: 0,
       onBatch: () => {
         peakTensorBytes = Math.max(peakTensorBytes, tf.memory().numBytes);
       },
-      onEpoch: () => {
+      onEpoch: async () => {
         const cpu = process.cpuUsage(cpuStart);
         epochCpuSeconds.push((cpu.user + cpu.system) / 1e6);
+        if (params.evaluateEachEpoch) testAccuracyByEpoch.push(await score());
         cpuStart = process.cpuUsage();
       },
-    });
-    let testAccuracy: number | null = null;
-    if (params.evaluate) {
-      const indices = inOrder(test.count);
-      const probabilities = await predictProbabilities(tf, model, test.count, (start, end) => gatherPixels(test.images, indices, start, end));
-      let correct = 0;
-      for (let i = 0; i < test.count; i++) {
-        const row = probabilities.subarray(i * 10, i * 10 + 10);
-        let best = 0;
-        for (let c = 1; c < 10; c++) if (row[c]! > row[best]!) best = c;
-        if (best === test.labels[i]) correct++;
-      }
-      testAccuracy = correct / test.count;
-    }
+    }, { threads: params.threads });
+    const testAccuracy = params.evaluateEachEpoch ? (testAccuracyByEpoch.at(-1) ?? null) : params.evaluate ? await score() : null;
     if (params.modelDir) await saveModel(tf, model, params.modelDir, 'bench');
     return {
       backend: tf.getBackend(),
@@ -119,6 +135,7 @@ export async function benchTraining(tf: Tf, train: Split, test: Split, params: B
       epochs: outcome.metrics,
       epochCpuSeconds,
       testAccuracy,
+      testAccuracyByEpoch,
       peakTensorBytes,
       wasmHeapBytes: wasmHeapBytes(tf),
       stepper: outcome.stepper,

@@ -183,7 +183,7 @@ describe.skipIf(!haveData)('trainModel on wasm (real Fashion-MNIST)', () => {
   it('trains Dense stacks with the fused step on wasm, to what trainOnBatch gives, and leaves the model trained', async () => {
     const run = async (denseStack: boolean) => {
       const model = buildModel(tf, config({ epochs: 1 }));
-      const outcome = await trainModel(tf, model, config({ epochs: 1 }), data.train, {}, { denseStack });
+      const outcome = await trainModel(tf, model, config({ epochs: 1 }), data.train, {}, { denseStack, parallel: false });
       const probabilities = await predictProbabilities(tf, model, 50, (start, end) => gatherPixels(data.test.images, Array.from({ length: 50 }, (_, i) => i), start, end));
       model.dispose();
       return { outcome, probabilities };
@@ -201,12 +201,19 @@ describe.skipIf(!haveData)('trainModel on wasm (real Fashion-MNIST)', () => {
     expect(largest).toBeLessThan(1e-4);
   });
 
-  it('says why a model is not trained with the fused step (the CNN has convolutions)', async () => {
+  it('trains a CNN with the parallel trainer on wasm, and says why not with the fused Dense step', async () => {
     const cnn = config({ preset: 'cnn', epochs: 1, trainLimit: 64, validationSplit: 0 });
     const model = buildModel(tf, cnn);
-    const outcome = await trainModel(tf, model, cnn, data.train);
-    expect(outcome.stepper).toEqual({ kind: 'trainOnBatch', reason: 'it has a Conv2D layer' });
+    const outcome = await trainModel(tf, model, cnn, data.train, {}, { threads: 2 });
+    expect(outcome.stepper).toEqual({ kind: 'parallel', threads: 2, shardSize: 16 });
+    const layers = await trainModel(tf, model, cnn, data.train, {}, { parallel: false });
+    expect(layers.stepper).toEqual({ kind: 'trainOnBatch', reason: 'turned off' });
     model.dispose();
+    const dropoutMlp = { ...config({ epochs: 1, trainLimit: 64, validationSplit: 0 }) };
+    const mlp = buildModel(tf, dropoutMlp);
+    const fused = await trainModel(tf, mlp, dropoutMlp, data.train, {}, { denseStack: false, parallel: false });
+    expect(fused.stepper).toEqual({ kind: 'trainOnBatch', reason: 'turned off' });
+    mlp.dispose();
   });
 
   it('gives seeded dropout a new mask every batch (tfjs repeats one), repeats a run, and keeps the saved seed', async () => {
@@ -234,7 +241,8 @@ describe.skipIf(!haveData)('trainModel on wasm (real Fashion-MNIST)', () => {
         return out;
       };
       const small = config({ epochs: 1, trainLimit: 96, validationSplit: 0, batchSize: 32 });
-      const outcome = await trainModel(tf, model, small, data.train);
+      // trainOnBatch's own dropout seeds (the parallel trainer seeds per shard: parallel/shard-step.ts).
+      const outcome = await trainModel(tf, model, small, data.train, {}, { parallel: false });
       const savedSeed = (model.layers[2]!.getConfig() as { seed?: number }).seed;
       model.dispose();
       return { masks, loss: outcome.metrics[0]!.loss, savedSeed };

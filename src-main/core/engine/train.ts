@@ -14,6 +14,7 @@ import { readWeights, setOptimizerLearningRate, writeWeights } from './checkpoin
 import { learningRateAt } from './lr-schedule';
 import { gatherLabels, gatherPixels, inputTensor, predictProbabilities } from './tensors';
 import { denseStackTraining } from './wasm-kernels/dense-model';
+import { ParallelTrainer } from './parallel/trainer';
 
 type Tf = typeof tfType;
 
@@ -59,7 +60,6 @@ export interface TrainCallbacks {
   batchIntervalMs?: number;
 }
 
-export interface TrainOptions {
 /** What besides the model's weights and Adam's state a checkpoint needs to continue after an epoch. */
 export interface EpochEndState {
   samples: CheckpointData['samples'];
@@ -75,7 +75,7 @@ export interface ResumePoint extends Omit<EpochEndState, 'scheduleFromEpoch'> {
   bestWeights: CheckpointData['weights'] | null;
 }
 
-  /** Replace each training image before it is batched; default: the preset's (`trainingAugmentation`), null for none. */
+export interface TrainOptions {
   /** Continue after a checkpoint's epoch instead of starting at epoch 1. */
   resume?: ResumePoint | null;
   /**
@@ -83,22 +83,35 @@ export interface ResumePoint extends Omit<EpochEndState, 'scheduleFromEpoch'> {
    * to `config.epochs`. Train more starts a new span at its first epoch.
    */
   scheduleFromEpoch?: number;
+  /** Replace each training image before it is batched; default: the preset's (`trainingAugmentation`), null for none. */
   augment?: ImageAugmentation | null;
   /**
    * On the wasm backend, train a Dense-stack model (the tutorial MLP) with the fused step of
    * wasm-kernels/dense-step.ts instead of `trainOnBatch` (default true; false for comparisons).
    */
   denseStack?: boolean;
+  /**
+   * On the wasm backend, train other models (the CNNs) on every core with `ParallelTrainer`
+   * (parallel/trainer.ts) instead of `trainOnBatch` (default true; false for comparisons).
+   */
+  parallel?: boolean;
+  /** Threads for the parallel trainer (default: every core). */
+  threads?: number;
   /** Images to mix into every epoch (see `TrainingSamples`); none by default. */
   extra?: ExtraImages | null;
 }
 
 /** How the batches were trained: the fused Dense step, or tfjs's `trainOnBatch` (and why). */
-export type TrainingStepper = { kind: 'dense-stack'; threads: number } | { kind: 'trainOnBatch'; reason: string };
+export type TrainingStepper =
+  | { kind: 'dense-stack'; threads: number }
+  | { kind: 'parallel'; threads: number; shardSize: number }
+  | { kind: 'trainOnBatch'; reason: string };
 
 export interface TrainOutcome {
   epochsCompleted: number;
   stopped: boolean;
+  /** Set when early stopping ended the training (the model then holds the best epoch's weights). */
+  earlyStop: EarlyStop | null;
   metrics: EpochMetrics[];
   stepper: TrainingStepper;
 }
@@ -110,8 +123,6 @@ export function splitIndices(count: number, config: Pick<TrainingConfig, 'trainL
   const trainCount = total - validationCount;
   const train = new Uint32Array(trainCount);
   for (let i = 0; i < trainCount; i++) train[i] = i;
-  /** Set when early stopping ended the training (the model then holds the best epoch's weights). */
-  earlyStop: EarlyStop | null;
   const validation = new Uint32Array(validationCount);
   for (let i = 0; i < validationCount; i++) validation[i] = trainCount + i;
   return { train, validation };
@@ -247,17 +258,6 @@ export class TrainingSamples {
     return shuffleInPlace(this.#order, this.#random);
   }
 
-  /** The augmentation an image gets: photos their own, Fashion-MNIST images the preset's. */
-  augmentationOf(index: number): ImageAugmentation | null {
-    return index >= this.#datasetCount ? this.#extraAugment : this.#augment;
-  }
-
-  /** Labels of `order[start..end)` as float32 class indices. */
-  batchLabels(order: Uint32Array, start: number, end: number): Float32Array {
-    return gatherLabels(this.labels, order, start, end);
-  }
-
-  /** Pixels of `order[start..end)` in [0, 1], each augmented as `augmentationOf` says (draws from the run's augmentation generator). */
   /** Where the generators and orders stand (copies), for a checkpoint: `restore` of it continues the same sequence. */
   snapshot(): CheckpointData['samples'] {
     return {
@@ -285,6 +285,17 @@ export class TrainingSamples {
     this.#cycle.set(state.cycle);
   }
 
+  /** The augmentation an image gets: photos their own, Fashion-MNIST images the preset's. */
+  augmentationOf(index: number): ImageAugmentation | null {
+    return index >= this.#datasetCount ? this.#extraAugment : this.#augment;
+  }
+
+  /** Labels of `order[start..end)` as float32 class indices. */
+  batchLabels(order: Uint32Array, start: number, end: number): Float32Array {
+    return gatherLabels(this.labels, order, start, end);
+  }
+
+  /** Pixels of `order[start..end)` in [0, 1], each augmented as `augmentationOf` says (draws from the run's augmentation generator). */
   batchPixels(order: Uint32Array, start: number, end: number): Float32Array {
     if (!this.augments) return gatherPixels(this.images, order, start, end);
     return gatherVariedPixels(this.images, this.labels, order, start, end, (index) => this.augmentationOf(index), this.#augmentRandom);
@@ -327,8 +338,19 @@ export async function trainModel(
   const interval = callbacks.batchIntervalMs ?? 100;
   const metrics: EpochMetrics[] = [];
   let previousRate: number | null = null;
+  const early = config.earlyStopping ?? null;
+  let tracker: EarlyStoppingState | null = early && options.resume?.earlyStopping ? { ...options.resume.earlyStopping } : null;
+  let bestWeights = early && tracker ? (options.resume?.bestWeights ?? (tracker.bestEpoch === options.resume?.epoch ? readWeights(model) : null)) : null;
+  if (early && tracker && !bestWeights) throw new Error(`The weights of epoch ${tracker.bestEpoch}, the best so far, are missing from the checkpoints.`);
+  let earlyStop: EarlyStop | null = null;
   const dense = options.denseStack === false ? { training: null, reason: 'turned off' } : denseStackTraining(tf, model, config.batchSize);
-  const stepper: TrainingStepper = dense.training ? { kind: 'dense-stack', threads: dense.training.threads } : { kind: 'trainOnBatch', reason: dense.reason! };
+  const parallel =
+    !dense.training && options.parallel !== false && tf.getBackend() === 'wasm' ? await ParallelTrainer.create(tf, model, config.batchSize, { threads: options.threads }) : null;
+  const stepper: TrainingStepper = dense.training
+    ? { kind: 'dense-stack', threads: dense.training.threads }
+    : parallel
+      ? { kind: 'parallel', threads: parallel.threads, shardSize: parallel.shardSize }
+      : { kind: 'trainOnBatch', reason: options.parallel === false ? 'turned off' : `${dense.reason!} (on the ${tf.getBackend()} backend)` };
   const dropouts = dropoutSeeds(model);
   const resume = options.resume ?? null;
   if (resume) samples.restore(resume.samples);
@@ -347,13 +369,13 @@ export async function trainModel(
       const { loss, accuracy } = dense.training.step(pixels, labels, count);
       return [loss, accuracy];
     }
+    if (parallel) {
+      parallel.pixelBuffer(count).set(pixels);
+      const { loss, accuracy } = await parallel.step(labels, count, ++step);
+      return [loss, accuracy];
+    }
     const xs = inputTensor(tf, pixels, inputShape);
     const ys = tf.tensor2d(labels, [count, 1], 'float32');
-  const early = config.earlyStopping ?? null;
-  let tracker: EarlyStoppingState | null = early && options.resume?.earlyStopping ? { ...options.resume.earlyStopping } : null;
-  let bestWeights = early && tracker ? (options.resume?.bestWeights ?? (tracker.bestEpoch === options.resume?.epoch ? readWeights(model) : null)) : null;
-  if (early && tracker && !bestWeights) throw new Error(`The weights of epoch ${tracker.bestEpoch}, the best so far, are missing from the checkpoints.`);
-  let earlyStop: EarlyStop | null = null;
     dropouts.next(++step);
     try {
       const result = await model.trainOnBatch(xs, ys);
@@ -374,6 +396,7 @@ export async function trainModel(
       let lossSum = 0;
       let accuracySum = 0;
       let seen = 0;
+      const epochRate = rateAt(epoch, 0);
 
       for (let batch = 0; batch < batches; batch++) {
         if (callbacks.shouldStop?.()) return { epochsCompleted: epoch - 1, stopped: true, earlyStop: null, metrics, stepper };
@@ -397,7 +420,6 @@ export async function trainModel(
         if (!Number.isFinite(loss)) {
           throw new Error(`The loss became ${loss} in epoch ${epoch}, batch ${batch + 1}: training diverged. Try a lower learning rate.`);
         }
-      const epochRate = rateAt(epoch, 0);
         lossSum += loss * (end - start);
         accuracySum += accuracy * (end - start);
         seen += end - start;
@@ -445,6 +467,7 @@ export async function trainModel(
         valAccuracy,
         seconds: (performance.now() - epochStart) / 1000,
         samplesPerSecond: previousRate,
+        learningRate: epochRate,
       };
       metrics.push(epochMetrics);
       if (early && valLoss !== null) {
@@ -466,6 +489,7 @@ export async function trainModel(
     // A stop or an error mid-epoch: the model still gets what was trained so far.
     dense.training?.sync();
     dense.training?.dispose();
+    await parallel?.dispose();
     dropouts.restore();
   }
   // After the fused step's last sync: the model gets the best epoch's weights, also when the last epoch was not the best.
@@ -475,4 +499,3 @@ export async function trainModel(
   if (earlyStop) writeWeights(tf, model, bestWeights!);
   return { epochsCompleted: earlyStop?.stoppedAfterEpoch ?? config.epochs, stopped: false, earlyStop, metrics, stepper };
 }
-        learningRate: epochRate,
