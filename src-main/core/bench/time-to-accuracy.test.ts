@@ -92,7 +92,7 @@ describe.skipIf(!existsSync(SYSTEM_DIR))('time to accuracy: the bench on a tiny 
         pytorch.push({ runner: 'pytorch', preset, threads: 1, curve, reached: reachedAt(curve), mainThreadLag: null });
       }
     }
-    const report = {
+    const report: Parameters<typeof fillReport>[0] = {
       backends: [{ backend: 'wasm', threadScaling: [{ model: 'cnn', threads: 1, samplesPerSecond: 500 }, { model: 'cnn', threads: 2, samplesPerSecond: 900 }], timeToAccuracy: atelier }],
       timeToAccuracy: { thresholds: [0.85, 0.9, 0.93], trainSamples: 512, testSamples: 300, pytorch, pytorchSkipped: lookup.found ? null : lookup.reason },
     };
