@@ -62,6 +62,7 @@ describe('EngineClient with the real worker (from source)', () => {
       expect(typeof info.features.simd).toBe('boolean');
       expect(info.features.trainingKernels).toBeGreaterThan(0);
       expect(info.features.denseStepThreads).toBe(Math.min(4, availableParallelism()));
+      expect(info.features.cnnTrainingThreads).toBe(Math.min(16, availableParallelism()));
     }
 
     // The worker announces its backend as an event too, and the client remembers it.

@@ -22,6 +22,7 @@ import { resumeFromCheckpoint, saveCheckpoint } from './checkpoint-state';
 import { findLearningRate } from './lr-finder';
 import { defaultTrainingThreads } from './wasm-kernels/dense-step';
 import { registerWasmTrainingKernels } from './wasm-kernels';
+import { defaultParallelThreads } from './parallel/trainer';
 import type { EngineEventName, EngineEvents, EngineMethods, EngineReply, EngineRequest, EngineWorkerOptions, TestEvaluation } from './protocol';
 
 if (!parentPort) throw new Error('The engine worker must run in a worker thread.');
@@ -42,6 +43,8 @@ const ready: Promise<EngineInfo> = selectBackend(options.preferBackend).then((in
     info.features.trainingKernels = registration.replaced.length + registration.added.length;
     // Threads the fused Dense step (tutorial MLP) trains with (wasm-kernels/dense-step.ts).
     info.features.denseStepThreads = defaultTrainingThreads();
+    // Threads the parallel trainer (CNNs) trains with (parallel/trainer.ts).
+    info.features.cnnTrainingThreads = defaultParallelThreads();
   }
   emit('engine.status', info);
   return info;

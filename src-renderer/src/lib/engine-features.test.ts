@@ -3,12 +3,13 @@ import { describeFeatures } from './engine-features';
 
 describe('describeFeatures', () => {
   it('gives the engine facts human labels and plain values, never their keys', () => {
-    const facts = describeFeatures({ simd: true, threads: false, trainingKernels: 6, denseStepThreads: 2, gpu: false });
+    const facts = describeFeatures({ simd: true, threads: false, trainingKernels: 6, denseStepThreads: 2, cnnTrainingThreads: 2, gpu: false });
     expect(facts.map((fact) => `${fact.label}: ${fact.value}`)).toEqual([
       'SIMD: yes',
-      'Multithreading: no',
+      'Multithreaded kernels: no',
       'Training kernels: 6',
       'Threads for the Dense step: 2',
+      'Threads for CNN training: 2',
       'GPU: no',
     ]);
     for (const fact of facts) expect(fact.label).not.toMatch(/[a-z][A-Z]/);

@@ -15,9 +15,10 @@ export interface FeatureFact {
 const KNOWN: Record<string, { label: string; hint: string | null }> = {
   gpu: { label: 'GPU', hint: 'Whether TensorFlow runs on a CUDA graphics card.' },
   simd: { label: 'SIMD', hint: 'WebAssembly vector instructions: several numbers per instruction.' },
-  threads: { label: 'Multithreading', hint: 'Whether WebAssembly may use more than one CPU core.' },
+  threads: { label: 'Multithreaded kernels', hint: 'Whether TensorFlow.js’s own WebAssembly kernels use more than one core (not in Node); Atelier’s trainers run their own threads either way.' },
   trainingKernels: { label: 'Training kernels', hint: "Atelier's faster WebAssembly kernels for training, added to TensorFlow.js's own." },
   denseStepThreads: { label: 'Threads for the Dense step', hint: 'CPU threads that train the tutorial model’s Dense layers.' },
+  cnnTrainingThreads: { label: 'Threads for CNN training', hint: 'CPU threads that share each batch of a convolutional model (its shards’ gradients are added up).' },
   warning: { label: 'Note', hint: null },
 };
 
