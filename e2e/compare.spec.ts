@@ -6,12 +6,13 @@ async function points(page: Page, testid: string): Promise<number> {
 }
 
 /** Train the tutorial's model for 1 epoch on 1,000 images with a 0.1 validation split, at this seed and learning rate; returns the run id. */
-async function trainTiny(page: Page, seed: string, learningRate: string): Promise<string> {
+async function trainTiny(page: Page, seed: string, learningRate: string, schedule = 'constant'): Promise<string> {
   await page.getByTestId('preset-tutorial-mlp').click();
   await page.getByTestId('field-epochs').fill('1');
   await page.getByTestId('field-validationSplit').fill('0.1');
   await page.getByTestId('field-seed').fill(seed);
   await page.getByTestId('field-learningRate').fill(learningRate);
+  await page.getByTestId('field-schedule').selectOption(schedule);
   if (!(await page.getByTestId('field-trainLimit').isVisible())) await page.getByText('Advanced', { exact: true }).click();
   await page.getByTestId('field-trainLimit').fill('1000');
   const live = page.getByTestId('live-run');
@@ -29,7 +30,7 @@ test.describe.serial('Compare runs and worst mistakes (browser shell)', () => {
   test('two tiny runs compare: both curves, the differing settings marked, deltas and the confusion difference', async ({ page, server }) => {
     await page.goto(`${server.url}#/train`);
     first = await trainTiny(page, '1', '0.001');
-    second = await trainTiny(page, '7', '0.002');
+    second = await trainTiny(page, '7', '0.002', 'cosine');
     expect(second).not.toBe(first);
 
     await page.getByRole('button', { name: /Models/ }).click();
@@ -53,9 +54,11 @@ test.describe.serial('Compare runs and worst mistakes (browser shell)', () => {
     await expect(setting('Seed')).toHaveAttribute('data-differs', 'true');
     await expect(setting('Seed').locator('td')).toHaveText(['1', '7']);
     await expect(setting('Learning rate')).toHaveAttribute('data-differs', 'true');
+    await expect(setting('Rate schedule').locator('td')).toHaveText(['constant', 'cosine']);
+    await expect(setting('Early stopping')).toHaveAttribute('data-differs', 'false');
     await expect(setting('Preset')).toHaveAttribute('data-differs', 'false');
     await expect(setting('Training images')).toHaveAttribute('data-differs', 'false');
-    await expect(page.locator('[data-testid="setting-row"][data-differs="true"]')).toHaveCount(2);
+    await expect(page.locator('[data-testid="setting-row"][data-differs="true"]')).toHaveCount(3);
 
     // Test accuracy and the 10 F1 scores, each with a delta for the second run.
     await expect(page.getByTestId('score-row')).toHaveCount(11);

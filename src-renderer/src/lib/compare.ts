@@ -31,6 +31,16 @@ const CONFIG_ROWS: readonly [label: string, value: ConfigField][] = [
   ['Epochs', (config) => String(config.epochs)],
   ['Batch size', (config) => String(config.batchSize)],
   ['Learning rate', (config) => String(config.learningRate)],
+  [
+    'Rate schedule',
+    (config) =>
+      !config.schedule || config.schedule.kind === 'constant'
+        ? 'constant'
+        : config.schedule.kind === 'step'
+          ? `step: ×${config.schedule.factor} every ${config.schedule.everyEpochs} epoch${config.schedule.everyEpochs === 1 ? '' : 's'}`
+          : config.schedule.kind,
+  ],
+  ['Early stopping', (config) => (config.earlyStopping ? `patience ${config.earlyStopping.patience}` : 'off')],
   ['Hidden units', (config) => String(config.hiddenUnits)],
   ['Validation split', (config) => (config.validationSplit === 0 ? 'none' : String(config.validationSplit))],
   ['Seed', (config) => String(config.seed)],

@@ -129,3 +129,32 @@ describe('training with My photos', () => {
     expect(loadForm(storage)?.photos).toEqual({ enabled: true, sharePercent: '30' });
   });
 });
+
+describe('parseForm: learning-rate schedules and early stopping', () => {
+  it('round-trips every schedule and early stopping through the form', () => {
+    for (const schedule of [{ kind: 'step', everyEpochs: 3, factor: 0.2 }, { kind: 'cosine' }, { kind: 'one-cycle' }] as const) {
+      const config = { ...TUTORIAL, validationSplit: 0.1, schedule, earlyStopping: { patience: 4 } };
+      expect(parseForm(formFromConfig(config))).toEqual({ config, errors: null });
+    }
+    // Constant is the tutorial's and stays out of the config, as before schedules.
+    expect(parseForm({ ...formFromConfig(TUTORIAL), schedule: { kind: 'constant', everyEpochs: 'x', factor: 'y' } }).config).toEqual(TUTORIAL);
+  });
+
+  it('puts the step fields’ and patience’s messages next to them, and asks for a validation split for early stopping', () => {
+    const form = { ...formFromConfig({ ...TUTORIAL, validationSplit: 0.1 }), schedule: { kind: 'step' as const, everyEpochs: '0', factor: '1.5' }, earlyStopping: { enabled: true, patience: '0' } };
+    expect(parseForm(form).errors).toEqual({
+      everyEpochs: 'Step every … epochs must be at least 1.',
+      factor: 'The step factor must be below 1 (it lowers the rate).',
+      patience: 'Patience must be at least 1 epoch.',
+    });
+    const noSplit = { ...formFromConfig(TUTORIAL), earlyStopping: { enabled: true, patience: '3' } };
+    expect(parseForm(noSplit).errors?.earlyStopping).toMatch(/set a validation split above 0/);
+  });
+
+  it('reads a form saved before schedules as constant, early stopping off', () => {
+    const old = { preset: 'cnn', values: formFromConfig(TUTORIAL).values, photos: { enabled: false, sharePercent: '10' } };
+    const loaded = loadForm({ getItem: () => JSON.stringify(old) });
+    expect(loaded?.schedule.kind).toBe('constant');
+    expect(loaded?.earlyStopping.enabled).toBe(false);
+  });
+});

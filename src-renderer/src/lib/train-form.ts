@@ -3,7 +3,7 @@
  * own schema, so the form shows exactly the messages the core would answer with, before anything
  * starts. The last values are kept in the browser's storage.
  */
-import { DEFAULT_PHOTO_SHARE, PresetIdSchema, TrainingConfigSchema, type PresetId, type TrainingConfig } from '../../../src-main/contract';
+import { DEFAULT_PHOTO_SHARE, PresetIdSchema, TrainingConfigSchema, type LearningRateSchedule, type PresetId, type TrainingConfig } from '../../../src-main/contract';
 
 export const FORM_FIELDS = ['epochs', 'batchSize', 'learningRate', 'hiddenUnits', 'validationSplit', 'seed', 'trainLimit'] as const;
 export type FormField = (typeof FORM_FIELDS)[number];
@@ -14,14 +14,52 @@ export interface PhotoOption {
   sharePercent: string;
 }
 
+/** The learning-rate schedule as chosen; the step schedule's two numbers as typed. */
+export interface ScheduleOption {
+  kind: LearningRateSchedule['kind'];
+  everyEpochs: string;
+  factor: string;
+}
+
+/** Early stopping: on or off, and the patience in epochs as typed. */
+export interface EarlyStoppingOption {
+  enabled: boolean;
+  patience: string;
+}
+
 export interface TrainForm {
   preset: PresetId;
   values: Record<FormField, string>;
   /** Forms saved before training with My photos are read as off, 10 %. */
   photos: PhotoOption;
+  /** Forms saved before schedules are read as constant. */
+  schedule: ScheduleOption;
+  /** Forms saved before early stopping are read as off, patience 3. */
+  earlyStopping: EarlyStoppingOption;
 }
 
-export type FormErrors = Partial<Record<FormField | 'preset' | 'photoShare', string>>;
+export type FormErrors = Partial<Record<FormField | 'preset' | 'photoShare' | 'everyEpochs' | 'factor' | 'patience' | 'earlyStopping', string>>;
+
+export const SCHEDULE_CHOICES: { kind: LearningRateSchedule['kind']; label: string; hint: string }[] = [
+  { kind: 'constant', label: 'Constant', hint: "The tutorial's: the same rate throughout." },
+  { kind: 'step', label: 'Step decay', hint: 'Multiply the rate by a factor every few epochs.' },
+  { kind: 'cosine', label: 'Cosine', hint: 'Lower the rate smoothly to 0 by the last batch.' },
+  { kind: 'one-cycle', label: 'One-cycle', hint: 'Warm up from rate/25 over the first 30 % of batches, then anneal far below it; the rate is the peak.' },
+];
+
+export function defaultScheduleOption(): ScheduleOption {
+  return { kind: 'constant', everyEpochs: '2', factor: '0.5' };
+}
+
+export function defaultEarlyStoppingOption(): EarlyStoppingOption {
+  return { enabled: false, patience: '3' };
+}
+
+function scheduleOptionOf(schedule: LearningRateSchedule | undefined): ScheduleOption {
+  const option = defaultScheduleOption();
+  if (!schedule) return option;
+  return schedule.kind === 'step' ? { kind: 'step', everyEpochs: String(schedule.everyEpochs), factor: String(schedule.factor) } : { ...option, kind: schedule.kind };
+}
 
 /** The share the form offers, in percent (the contract's 0.01–0.5). */
 export const PHOTO_SHARE_MIN_PERCENT = 1;
@@ -46,6 +84,8 @@ export function formFromConfig(config: TrainingConfig): TrainForm {
       trainLimit: config.trainLimit === null ? '' : String(config.trainLimit),
     },
     photos: config.myPhotos ? { enabled: true, sharePercent: String(Math.round(config.myPhotos.share * 1000) / 10) } : defaultPhotoOption(),
+    schedule: scheduleOptionOf(config.schedule),
+    earlyStopping: config.earlyStopping ? { enabled: true, patience: String(config.earlyStopping.patience) } : defaultEarlyStoppingOption(),
   };
 }
 
@@ -82,14 +122,23 @@ export function parseForm(form: TrainForm, photosAvailable = false): { config: T
     seed: toNumber(form.values.seed),
     trainLimit: limit === '' ? null : toNumber(limit),
     ...(photoShare?.share != null ? { myPhotos: { share: photoShare.share } } : {}),
+    ...(form.schedule.kind === 'constant'
+      ? {}
+      : { schedule: form.schedule.kind === 'step' ? { kind: 'step', everyEpochs: toNumber(form.schedule.everyEpochs), factor: toNumber(form.schedule.factor) } : { kind: form.schedule.kind } }),
+    ...(form.earlyStopping.enabled ? { earlyStopping: { patience: toNumber(form.earlyStopping.patience) } } : {}),
   };
   const parsed = TrainingConfigSchema.safeParse(candidate);
   if (parsed.success && !photoShare?.error) return { config: parsed.data, errors: null };
   const errors: FormErrors = photoShare?.error ? { photoShare: photoShare.error } : {};
   if (parsed.success) return { config: null, errors };
   for (const issue of parsed.error.issues) {
-    const field = issue.path[0] === 'myPhotos' ? 'photoShare' : issue.path[0];
-    if (field === 'photoShare' || (typeof field === 'string' && field in candidate)) errors[field as FormField | 'preset' | 'photoShare'] ??= issue.message;
+    const [first, second] = issue.path;
+    // The schedule's and early stopping's own fields have their messages next to them.
+    const field =
+      first === 'myPhotos' ? 'photoShare' : first === 'schedule' && (second === 'everyEpochs' || second === 'factor') ? second : first === 'earlyStopping' ? (second === 'patience' ? 'patience' : 'earlyStopping') : first;
+    if (field === 'photoShare' || field === 'everyEpochs' || field === 'factor' || field === 'patience' || field === 'earlyStopping' || (typeof field === 'string' && field in candidate)) {
+      errors[field as keyof FormErrors] ??= issue.message;
+    }
   }
   return { config: null, errors };
 }
@@ -99,7 +148,7 @@ export function loadForm(storage: Pick<Storage, 'getItem'> | undefined): TrainFo
   try {
     const raw = storage?.getItem(FORM_STORAGE_KEY);
     if (!raw) return null;
-    const value = JSON.parse(raw) as { preset?: unknown; values?: Record<string, unknown>; photos?: unknown };
+    const value = JSON.parse(raw) as { preset?: unknown; values?: Record<string, unknown>; photos?: unknown; schedule?: unknown; earlyStopping?: unknown };
     const preset = PresetIdSchema.safeParse(value.preset);
     if (!preset.success || typeof value.values !== 'object' || value.values === null) return null;
     const values = {} as Record<FormField, string>;
@@ -110,7 +159,14 @@ export function loadForm(storage: Pick<Storage, 'getItem'> | undefined): TrainFo
     }
     const photos = value.photos as Partial<PhotoOption> | undefined;
     const photoOption = typeof photos?.enabled === 'boolean' && typeof photos.sharePercent === 'string' ? { enabled: photos.enabled, sharePercent: photos.sharePercent } : defaultPhotoOption();
-    return { preset: preset.data, values, photos: photoOption };
+    const schedule = value.schedule as Partial<ScheduleOption> | undefined;
+    const scheduleOption =
+      SCHEDULE_CHOICES.some((choice) => choice.kind === schedule?.kind) && typeof schedule?.everyEpochs === 'string' && typeof schedule.factor === 'string'
+        ? { kind: schedule.kind!, everyEpochs: schedule.everyEpochs, factor: schedule.factor }
+        : defaultScheduleOption();
+    const early = value.earlyStopping as Partial<EarlyStoppingOption> | undefined;
+    const earlyOption = typeof early?.enabled === 'boolean' && typeof early.patience === 'string' ? { enabled: early.enabled, patience: early.patience } : defaultEarlyStoppingOption();
+    return { preset: preset.data, values, photos: photoOption, schedule: scheduleOption, earlyStopping: earlyOption };
   } catch {
     return null;
   }

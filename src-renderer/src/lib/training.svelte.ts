@@ -5,7 +5,7 @@
  * One monitor per connection (not per view), so leaving the Train view and coming back keeps the
  * batch-level curve it has seen; the core only remembers per-epoch metrics.
  */
-import type { AtelierBridge, BatchProgress, EpochMetrics, RunDetail, RunFinished, TrainingConfig, TrainingState } from '../../../src-main/contract';
+import type { AtelierBridge, BatchProgress, EarlyStop, EpochMetrics, RunDetail, RunFinished, TrainingConfig, TrainingState } from '../../../src-main/contract';
 import { errorMessage, unwrap } from './api';
 
 /** One point of the within-epoch running curve; x is the fractional epoch (1.5 = halfway through epoch 2). */
@@ -36,6 +36,10 @@ export class TrainingMonitor {
   lastBatch = $state.raw<BatchProgress | null>(null);
   /** Set when the run above ends. */
   finished = $state.raw<RunFinished | null>(null);
+  /** Where and why early stopping ended it, when it did. */
+  earlyStop = $state.raw<EarlyStop | null>(null);
+  /** The run as stored (checkpoint, status), reloaded when it ends: what Resume and Train more go on from. */
+  summary = $state.raw<RunDetail | null>(null);
   backend = $state<string | null>(null);
   loadError = $state<string | null>(null);
 
@@ -50,11 +54,14 @@ export class TrainingMonitor {
     bridge.on('training.batch', (batch) => this.#onBatch(batch));
     bridge.on('training.epoch', ({ runId, epochs: _epochs, ...metrics }) => {
       this.#follow(runId);
-      if (!this.epochs.some((known) => known.epoch === metrics.epoch)) this.epochs = [...this.epochs, metrics];
+      // An epoch trained again (resumed from an older checkpoint) replaces the one before it, and what came after.
+      if (this.epochs.at(-1)?.epoch !== metrics.epoch) this.epochs = [...this.epochs.filter((known) => known.epoch < metrics.epoch), metrics];
     });
     bridge.on('training.finished', (finished) => {
       this.#follow(finished.runId);
       this.finished = finished;
+      this.earlyStop = finished.earlyStop ?? null;
+      void this.#loadRun(finished.runId);
     });
     bridge.on('engine.status', (info) => {
       if (info.backend) this.backend = info.backend;
@@ -89,7 +96,8 @@ export class TrainingMonitor {
     this.#describe(detail);
     this.config = detail.config;
     this.epochs = detail.metrics;
-    this.finished = { runId: detail.id, status: detail.status, error: detail.error, testAccuracy: detail.testAccuracy };
+    this.finished = { runId: detail.id, status: detail.status, error: detail.error, testAccuracy: detail.testAccuracy, earlyStop: detail.earlyStop ?? null };
+    this.earlyStop = detail.earlyStop ?? null;
   }
 
   /** The run's name, its photos and its parent: run.json has them from the start of the run. */
@@ -103,6 +111,7 @@ export class TrainingMonitor {
   }
 
   #describe(run: RunDetail): void {
+    this.summary = run;
     this.runName = run.name;
     this.photoCount = run.photos.length;
     this.parent = run.parentRunId ? { id: run.parentRunId, name: null } : null;
@@ -122,6 +131,8 @@ export class TrainingMonitor {
     if (runId === this.runId) return;
     this.runId = runId;
     this.runName = null;
+    this.summary = null;
+    this.earlyStop = null;
     this.photoCount = null;
     this.parent = null;
     if (load) void this.#loadRun(runId);
@@ -134,7 +145,17 @@ export class TrainingMonitor {
 
   #onState(state: TrainingState): void {
     if (state.runId) {
+      const again = state.runId === this.runId && this.finished !== null && state.status !== 'idle';
       this.#follow(state.runId);
+      if (again) {
+        // Resumed or trained more: the same run goes on, its curves kept up to the epoch it goes on from.
+        this.finished = null;
+        this.earlyStop = null;
+        this.epochs = state.metrics;
+        const last = state.metrics.at(-1)?.epoch ?? 0;
+        this.batchPoints = this.batchPoints.filter((point) => point.x <= last);
+        this.lastBatch = null;
+      }
       if (state.config) this.config = state.config;
       if (state.metrics.length > this.epochs.length) this.epochs = state.metrics;
       // Seen for the first time mid-run: start from the last report.
