@@ -30,7 +30,8 @@ import { ModelExchange } from './service';
 
 const run = promisify(execFile);
 const haveData = existsSync('/usr/share/datasets/fashion-mnist');
-const PRESETS: PresetId[] = ['tutorial-mlp', 'cnn'];
+/** ONNX and TF.js: the MLP, the CNN, and the best preset (batch normalisation, folded into its convolutions for ONNX). */
+const PRESETS: PresetId[] = ['tutorial-mlp', 'cnn', 'best'];
 /** Every preset, for the TFLite checks (photo-robust is the CNN trained on photo-like variants). */
 const ALL_PRESETS: PresetId[] = ['tutorial-mlp', 'cnn', 'photo-robust'];
 const noArmnn = armnnMissing();
@@ -110,7 +111,7 @@ describe.skipIf(!haveData)('export and import (real worker, real data)', () => {
     home = mkdtempSync(join(tmpdir(), 'atelier-export-home-'));
     out = mkdtempSync(join(tmpdir(), 'atelier-export-out-'));
     atelier = createAtelier({ engineWorkerUrl: engineWorkerUrl(), home, preferBackend: 'wasm', datasetSources: { env: {} } });
-    for (const preset of ALL_PRESETS) {
+    for (const preset of [...new Set([...ALL_PRESETS, ...PRESETS])]) {
       const { runId } = await atelier.training.start(quick(preset));
       await atelier.training.settled();
       expect((await atelier.runs.read(runId)).status).toBe('completed');
@@ -141,7 +142,7 @@ describe.skipIf(!haveData)('export and import (real worker, real data)', () => {
     expect(session.outputNames).toEqual(['probabilities']);
     const metadata = ModelMetadataSchema.parse(JSON.parse(readFileSync(join(result.path, METADATA_FILE), 'utf8')));
     const exampleShape = metadata.input.shape.slice(1) as number[];
-    expect(exampleShape).toEqual(preset === 'cnn' ? [28, 28, 1] : [28, 28]);
+    expect(exampleShape).toEqual(preset === 'tutorial-mlp' ? [28, 28] : [28, 28, 1]);
 
     const onnx = new Float32Array(testCount * 10);
     for (let start = 0; start < testCount; start += 1000) {
@@ -161,8 +162,8 @@ describe.skipIf(!haveData)('export and import (real worker, real data)', () => {
     const result = await exportTo(preset, 'tfjs');
     expect(result.files.map((file) => file.name)).toEqual(exportedFiles('tfjs').sort());
     expect(result.check.largestDifference).toBe(0);
-    // tfjs's pure-JS backend is slow on convolutions: the CNN is compared on the first 1,000 images.
-    const count = preset === 'cnn' ? 1000 : testCount;
+    // tfjs's pure-JS backend is slow on convolutions: the CNNs are compared on the first 1,000 images.
+    const count = preset === 'tutorial-mlp' ? testCount : 1000;
     const images = join(out, `${preset}-images.u8`);
     const predictions = join(out, `${preset}-tfjs.f32`);
     writeFileSync(images, testImages.subarray(0, count * PIXELS_PER_IMAGE));
