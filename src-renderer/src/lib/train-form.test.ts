@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { TrainingConfig } from '../../../src-main/contract';
-import { FORM_STORAGE_KEY, formFromConfig, loadForm, parseForm, saveForm, type TrainForm } from './train-form';
+import { FORM_STORAGE_KEY, formFromConfig, withPreset, loadForm, parseForm, saveForm, type TrainForm } from './train-form';
 import { runFraction } from './training-progress';
 
 const TUTORIAL: TrainingConfig = {
@@ -156,5 +156,17 @@ describe('parseForm: learning-rate schedules and early stopping', () => {
     const loaded = loadForm({ getItem: () => JSON.stringify(old) });
     expect(loaded?.schedule.kind).toBe('constant');
     expect(loaded?.earlyStopping.enabled).toBe(false);
+  });
+});
+
+describe('withPreset', () => {
+  it("takes the picked preset's recipe and keeps what concerns the data and the run", () => {
+    const tutorial: TrainingConfig = { preset: 'tutorial-mlp', epochs: 5, batchSize: 32, learningRate: 0.001, hiddenUnits: 128, validationSplit: 0, seed: 42, trainLimit: null };
+    const best: TrainingConfig = { ...tutorial, preset: 'best', epochs: 12, batchSize: 128, learningRate: 0.003, hiddenUnits: 256, schedule: { kind: 'one-cycle' } };
+    const mine = edit(formFromConfig(tutorial), { trainLimit: '6000', validationSplit: '0.1', seed: '7', learningRate: '0.01' });
+    const picked = withPreset(mine, best);
+    expect(parseForm(picked).config).toEqual({ ...best, trainLimit: 6000, validationSplit: 0.1, seed: 7 });
+    // And back: the tutorial's constant rate and batch 32 again.
+    expect(parseForm(withPreset(picked, tutorial)).config).toEqual({ ...tutorial, trainLimit: 6000, validationSplit: 0.1, seed: 7 });
   });
 });

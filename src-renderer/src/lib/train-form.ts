@@ -89,6 +89,22 @@ export function formFromConfig(config: TrainingConfig): TrainForm {
   };
 }
 
+/**
+ * The form after picking another preset: its recipe (epochs, batch size, rate, hidden units,
+ * schedule) from the preset's defaults, since one preset's settings can be wrong for another (the
+ * best preset wants batches of 128 and a one-cycle rate of 0.003); what concerns the data and the
+ * run (images, validation split, seed, My photos, early stopping) stays as the person set it.
+ */
+export function withPreset(form: TrainForm, defaults: TrainingConfig): TrainForm {
+  const recipe = formFromConfig(defaults);
+  return {
+    ...form,
+    preset: defaults.preset,
+    values: { ...form.values, epochs: recipe.values.epochs, batchSize: recipe.values.batchSize, learningRate: recipe.values.learningRate, hiddenUnits: recipe.values.hiddenUnits },
+    schedule: recipe.schedule,
+  };
+}
+
 /** The typed percentage as a share (0.1 for "10"), or the message that says what to type. */
 function parseSharePercent(text: string): { share: number; error: null } | { share: null; error: string } {
   const value = toNumber(text.replace(/%\s*$/, ''));
