@@ -7,7 +7,8 @@
  *
  * (measure.ts times `trainOnBatch`, which the fused step replaces in the engine.) Rounds and
  * thread counts alternate, so load from other processes spreads over all of them; the median
- * of each thread count is printed, with every sample.
+ * of each thread count is printed, with every sample, and next to it 32 ÷ the median step
+ * time: on a machine other processes keep busy, the rate of a step that was not interrupted.
  */
 import { DenseStackTrainer, type DenseLayerSpec } from './dense-step.js';
 import { readFashionMnistSample } from './fashion-mnist-sample.js';
@@ -19,6 +20,7 @@ const samples = Number(args[0] ?? 12800);
 const threadCounts = (args[1] ?? '1,2,3').split(',').map(Number);
 const rounds = Number(args[2] ?? 5);
 const BATCH = 32;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const WARMUP = 50;
 
 const layers: DenseLayerSpec[] = [
@@ -36,7 +38,7 @@ function glorot(inputs: number, units: number, seed: number): Float32Array {
   return Float32Array.from({ length: inputs * units }, () => (next() * 2 - 1) * limit);
 }
 
-function once(threads: number): number {
+function once(threads: number): { rate: number; stepRate: number } {
   const trainer = DenseStackTrainer.create(layers, BATCH, adam, { threads });
   if (!trainer) throw new Error('no WebAssembly SIMD here');
   try {
@@ -48,17 +50,28 @@ function once(threads: number): number {
       trainer.stepOnBytes(sample.labels.subarray(first, first + BATCH), BATCH);
     };
     for (let b = 0; b < WARMUP; b++) step(b);
+    const times = new Float64Array(batches);
     const started = performance.now();
-    for (let b = 0; b < batches; b++) step(WARMUP + b);
-    return (batches * BATCH) / ((performance.now() - started) / 1000);
+    for (let b = 0; b < batches; b++) {
+      const t = performance.now();
+      step(WARMUP + b);
+      times[b] = performance.now() - t;
+    }
+    const rate = (batches * BATCH) / ((performance.now() - started) / 1000);
+    return { rate, stepRate: BATCH / (median(Array.from(times)) / 1000) };
   } finally {
     trainer.dispose();
   }
 }
 
-const results = new Map<number, number[]>(threadCounts.map((t) => [t, []]));
+const results = new Map<number, { rate: number; stepRate: number }[]>(threadCounts.map((t) => [t, []]));
 for (let round = 0; round < rounds; round++) for (const t of threadCounts) results.get(t)!.push(once(t));
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const show = (x: number) => Math.round(x).toLocaleString('en');
 for (const [t, xs] of results) {
-  console.log(`${t} thread${t > 1 ? 's' : ' '}: median ${Math.round(median(xs)).toLocaleString('en')} samples/s  (${xs.map((x) => Math.round(x)).join(', ')})`);
+  const rates = xs.map((x) => x.rate);
+  const stepRates = xs.map((x) => x.stepRate);
+  console.log(
+    `${t} thread${t > 1 ? 's' : ' '}: median ${show(median(rates))} samples/s (${rates.map(show).join(', ')}); ` +
+      `from the median step: ${show(median(stepRates))} (${stepRates.map(show).join(', ')})`,
+  );
 }
