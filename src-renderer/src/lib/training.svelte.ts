@@ -43,7 +43,14 @@ export class TrainingMonitor {
   backend = $state<string | null>(null);
   loadError = $state<string | null>(null);
 
-  readonly busy = $derived(this.state.status !== 'idle');
+  /**
+   * A getter, not a $derived: the monitor outlives the view that first asked for it, and a derived
+   * created inside that view's effect goes inert (stale) when the view is destroyed; after a
+   * view switch the Train view then showed a finished run as still training.
+   */
+  get busy(): boolean {
+    return this.state.status !== 'idle';
+  }
 
   readonly #bridge: AtelierBridge;
 
