@@ -96,10 +96,10 @@ def cnn():
 
 
 def best():
-    """Atelier's `best` preset (src-main/core/engine/models.ts): Keras' batch norm is momentum 0.99,
-    epsilon 1e-3, which PyTorch writes as momentum 0.01."""
+    """Atelier's `best` preset (src-main/core/engine/models.ts): its batch norm has Keras' momentum
+    0.9 and epsilon 1e-3, which PyTorch writes as momentum 0.1."""
     def block(c_in, c_out):
-        return [nn.Conv2d(c_in, c_out, 3, bias=False), nn.BatchNorm2d(c_out, eps=1e-3, momentum=0.01), nn.ReLU(), nn.MaxPool2d(2)]
+        return [nn.Conv2d(c_in, c_out, 3, bias=False), nn.BatchNorm2d(c_out, eps=1e-3, momentum=0.1), nn.ReLU(), nn.MaxPool2d(2)]
     model = nn.Sequential(
         *block(1, 32), *block(32, 64),
         nn.Flatten(), nn.Dropout(0.3),
