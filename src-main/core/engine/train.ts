@@ -15,6 +15,7 @@ import { learningRateAt } from './lr-schedule';
 import { gatherLabels, gatherPixels, inputTensor, predictProbabilities } from './tensors';
 import { denseStackTraining } from './wasm-kernels/dense-model';
 import { ParallelTrainer } from './parallel/trainer';
+import { seededDropouts } from './parallel/shard-step';
 
 type Tf = typeof tfType;
 
@@ -312,15 +313,8 @@ const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmedi
  * seed back, for prediction and for the config that is saved.
  */
 export function dropoutSeeds(model: tfType.LayersModel): { next(step: number): void; restore(): void } {
-  const layers = model.layers
-    .filter((layer) => layer.getClassName() === 'Dropout')
-    .map((layer) => layer as unknown as { seed?: number })
-    .filter((layer) => typeof layer.seed === 'number')
-    .map((layer) => ({ layer, seed: layer.seed! }));
-  return {
-    next: (step) => layers.forEach(({ layer, seed }) => (layer.seed = seed + step)),
-    restore: () => layers.forEach(({ layer, seed }) => (layer.seed = seed)),
-  };
+  const seeds = seededDropouts(model);
+  return { next: (step) => seeds.set(step), restore: () => seeds.restore() };
 }
 
 export async function trainModel(

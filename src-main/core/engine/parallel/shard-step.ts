@@ -69,7 +69,10 @@ export function plainFirstConvolution(model: tfType.LayersModel, tf: Tf): { rest
   };
 }
 
-/** Dropout layers with a seed, and their own seeds: each shard sets its own (see `shardSeed`). */
+/**
+ * Dropout layers with a seed, and their own seeds: `set(offset)` gives each the layer's seed +
+ * offset (a batch's or a shard's, see `shardSeed` and train.ts's `dropoutSeeds`), `restore()` the layer's own.
+ */
 export function seededDropouts(model: tfType.LayersModel): { set(offset: number): void; restore(): void } {
   const layers = model.layers
     .filter((layer) => layer.getClassName() === 'Dropout')
