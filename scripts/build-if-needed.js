@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const outputs = ['out/main/index.js', 'out/main/cli.js', 'out/main/engine-worker.js', 'out/preload/index.cjs', 'out/renderer/index.html'];
+const outputs = ['out/main/index.js', 'out/main/cli.js', 'out/main/engine-worker.js', 'out/main/engine-shard.js', 'out/preload/index.cjs', 'out/renderer/index.html'];
 const inputs = ['src-main', 'src-renderer', 'electron.vite.config.ts', 'svelte.config.js', 'package.json'];
 
 function newestMtime(path) {

@@ -180,7 +180,7 @@ describe.skipIf(linuxOnly)('Atelier packaged by electron-builder with a stand-in
   });
 
   it('the asar holds the built app, and package.json’s main is in it', () => {
-    for (const file of ['package.json', 'out/main/index.js', 'out/main/cli.js', 'out/main/engine-worker.js', 'out/preload/index.cjs', 'out/renderer/index.html']) {
+    for (const file of ['package.json', 'out/main/index.js', 'out/main/cli.js', 'out/main/engine-worker.js', 'out/main/engine-shard.js', 'out/preload/index.cjs', 'out/renderer/index.html']) {
       expect(files, file).toContain(file);
     }
     const packaged = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { main: string };

@@ -214,6 +214,14 @@ describe.skipIf(skipReason !== null)('the npm tarball, installed globally into a
     expect(existsSync(join(runDir, 'model', 'model.json'))).toBe(true);
   });
 
+  it('atelier train --preset best trains a CNN on every core from the installed files (the helper threads load engine-shard.js)', () => {
+    const train = atelier(['train', '--preset', 'best', '--epochs', '1', '--limit', '512', '--json'], 240_000);
+    expectSucceeded(train, 'atelier train --preset best');
+    const result = JSON.parse(train.stdout.trim().split('\n').at(-1)!) as { type: string; status: string };
+    expect(result).toMatchObject({ type: 'result', status: 'completed' });
+    expect(train.stderr).not.toMatch(/training thread|several threads failed/i);
+  });
+
   it('atelier classify names a class for a real photo (when this build has the command)', (context) => {
     const help = atelier(['--help']);
     if (!/^\s+classify\b/m.test(help.stdout)) {

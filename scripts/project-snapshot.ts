@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 /** What the packaging tests need from a build; a snapshot without them is not taken. */
-export const BUILT_FILES = ['out/main/index.js', 'out/main/cli.js', 'out/main/engine-worker.js', 'out/preload/index.cjs', 'out/renderer/index.html'];
+export const BUILT_FILES = ['out/main/index.js', 'out/main/cli.js', 'out/main/engine-worker.js', 'out/main/engine-shard.js', 'out/preload/index.cjs', 'out/renderer/index.html'];
 
 const SKIPPED_TOP_LEVEL = new Set(['node_modules', '.git', 'test-results', 'dist', 'playwright-report']);
 
