@@ -26,7 +26,7 @@ Commands:
   system [--json]              Engine backend (and why others were skipped), dataset sources, data folder
   serve [--port N]             Serve the app to a browser on 127.0.0.1 (prints a URL with a session token)
   train [options] [--json]     Train a model; one line per epoch, then the test-set evaluation
-      --preset tutorial-mlp|cnn|photo-robust   --epochs N   --batch-size N   --learning-rate X
+      --preset tutorial-mlp|cnn|photo-robust|best   --epochs N   --batch-size N   --learning-rate X
       --hidden-units N   --validation-split X   --seed N   --limit N (first N training images)
       --my-photos [--photo-share S]   mix My photos into every epoch at share S (default ${DEFAULT_PHOTO_SHARE})
       --schedule constant|step|cosine|one-cycle [--step-every N --step-factor F]   learning rate per batch
