@@ -10,7 +10,7 @@ prints one JSON object on stdout. Progress goes to stderr. Needs PyTorch and Num
                                       [--cnn-samples 3000] [--warmup-batches 5] [--seed 42]
 
 With --time-to-accuracy PRESETS (e.g. tutorial-mlp,cnn,best) it instead trains each preset's whole
-recipe (its model, batch size, learning-rate schedule, augmentation and epochs, as Atelier's
+recipe (its model, batch size, learning-rate schedule and epochs, as Atelier's
 presets define them) and prints the test accuracy after every epoch next to the training seconds
 so far (--train-limit / --test-limit take slices, for tests).
 """
@@ -112,14 +112,12 @@ def best():
 
 MODELS = {"mlp": (tutorial_mlp, False), "cnn": (cnn, True)}
 
-# Each preset's whole recipe, as Atelier's presets define them (models.ts: defaults, BEST_DEFAULTS, BEST_SHIFT).
+# Each preset's whole recipe, as Atelier's presets define them (models.ts: defaults, BEST_DEFAULTS).
 RECIPES = {
-    "tutorial-mlp": {"model": tutorial_mlp, "channel": False, "batch": 32, "rate": 0.001, "schedule": "constant", "epochs": 5, "augment": False},
-    "cnn": {"model": cnn, "channel": True, "batch": 32, "rate": 0.001, "schedule": "constant", "epochs": 5, "augment": False},
-    "best": {"model": best, "channel": True, "batch": 128, "rate": 0.003, "schedule": "one-cycle", "epochs": 12, "augment": True},
+    "tutorial-mlp": {"model": tutorial_mlp, "channel": False, "batch": 32, "rate": 0.001, "schedule": "constant", "epochs": 5},
+    "cnn": {"model": cnn, "channel": True, "batch": 32, "rate": 0.001, "schedule": "constant", "epochs": 5},
+    "best": {"model": best, "channel": True, "batch": 128, "rate": 0.003, "schedule": "one-cycle", "epochs": 8},
 }
-MIRROR_SHARE = 0.5
-MAX_SHIFT = 2
 
 
 def batches_of(x, y, order, channel):
@@ -207,20 +205,6 @@ def summary(kind, samples, epochs, accuracy):
     }
 
 
-def mirror_and_shift(xb, generator):
-    """Atelier's mirrorAndShift per image: mirrored with probability 0.5, shifted by −2…2 pixels each way, zeros filled in."""
-    n = len(xb)
-    mirror = torch.rand(n, generator=generator) < MIRROR_SHARE
-    xb = torch.where(mirror[:, None, None], xb.flip(2), xb)
-    span = 2 * MAX_SHIFT + 1
-    padded = torch.nn.functional.pad(xb, (MAX_SHIFT, MAX_SHIFT, MAX_SHIFT, MAX_SHIFT))
-    dx = torch.randint(0, span, (n,), generator=generator)
-    dy = torch.randint(0, span, (n,), generator=generator)
-    rows = (torch.arange(28)[None, :] + (span - 1 - dy)[:, None])  # output row y reads padded row y - shift + MAX_SHIFT
-    cols = (torch.arange(28)[None, :] + (span - 1 - dx)[:, None])
-    return padded[torch.arange(n)[:, None, None], rows[:, :, None], cols[:, None, :]]
-
-
 def time_to_accuracy(preset, x, y, x_test, y_test, epochs, generator):
     """Train the preset's recipe; after each epoch the test accuracy and the training seconds so far."""
     recipe = RECIPES[preset]
@@ -241,8 +225,6 @@ def time_to_accuracy(preset, x, y, x_test, y_test, epochs, generator):
         for begin in range(0, len(x), recipe["batch"]):
             index = order[begin:begin + recipe["batch"]]
             xb = x[index]
-            if recipe["augment"]:
-                xb = mirror_and_shift(xb, generator)
             optimizer.zero_grad()
             loss = loss_fn(model(xb.unsqueeze(1) if recipe["channel"] else xb), y[index])
             loss.backward()
