@@ -1,7 +1,7 @@
 import type { KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { heapOffset, simdKernelsFor } from './simd-kernels.js';
-import { sumRows } from './sum.js';
+import { columnReductionKernel } from './sum.js';
 import { heapF32, release } from './wasm-backend.js';
 
 /**
@@ -106,38 +106,7 @@ function repeatBlock(dst: CopyView, to: number, block: number, times: number): v
  * go to the stock kernel.
  */
 export function meanKernel(stockMean: KernelFunc, useSimd = true): KernelFunc {
-  return (args) => {
-    const backend = args.backend as BackendWasm;
-    const { x } = args.inputs as { x: TensorInfo };
-    const { axis, keepDims } = (args.attrs ?? {}) as NamedAttrMap;
-    const rank = x.shape.length;
-    if (x.dtype !== 'float32' || rank < 2 || !reducesAllButLast(axis, rank)) return stockMean(args);
-    const cols = x.shape[rank - 1]!;
-    const rows = x.shape.slice(0, -1).reduce((a, b) => a * b, 1);
-    const out = backend.makeOutput(keepDims === true ? [...new Array<number>(rank - 1).fill(1), cols] : [cols], 'float32');
-    const simd = useSimd && cols % 4 === 0 && rows > 0 ? simdKernelsFor(backend) : null;
-    if (simd) {
-      const scratch = backend.makeOutput([2 * cols], 'float32');
-      try {
-        simd.sumRows(heapOffset(backend, x.dataId), heapOffset(backend, out.dataId), heapOffset(backend, scratch.dataId), rows, cols);
-      } finally {
-        release(backend, scratch);
-      }
-    } else {
-      sumRows(heapF32(backend, out), heapF32(backend, x), rows, cols);
-    }
-    const values = heapF32(backend, out);
-    for (let c = 0; c < cols; c++) values[c] = values[c]! / rows;
-    return out;
-  };
-}
-
-/** True when `axis` (a number, a list, negative entries allowed) is exactly 0 … rank−2. */
-function reducesAllButLast(axis: unknown, rank: number): boolean {
-  const list = typeof axis === 'number' ? [axis] : Array.isArray(axis) ? (axis as number[]) : null;
-  if (list == null || list.length !== rank - 1) return false;
-  const normal = list.map((a) => (a < 0 ? a + rank : a)).sort((a, b) => a - b);
-  return normal.every((a, i) => a === i);
+  return columnReductionKernel(stockMean, useSimd, true);
 }
 
 /** True when `small` is one value per channel of `full` ([C] or [1,…,1,C] with C = full's last axis). */

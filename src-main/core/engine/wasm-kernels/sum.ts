@@ -11,16 +11,24 @@ import { heapF32, release } from './wasm-backend.js';
  * as the cpu backend does: the same result bit for bit. Other reductions go to the stock kernel.
  */
 export function sumKernel(stockSum: KernelFunc, useSimd = true): KernelFunc {
+  return columnReductionKernel(stockSum, useSimd, false);
+}
+
+/**
+ * Column sums over every axis but the last, divided by the row count when `mean` (batch
+ * normalisation's `Mean`, batch-norm.ts); any other reduction goes to `stock`.
+ */
+export function columnReductionKernel(stock: KernelFunc, useSimd: boolean, mean: boolean): KernelFunc {
   return (args) => {
     const backend = args.backend as BackendWasm;
     const { x } = args.inputs as { x: TensorInfo };
     const { axis, keepDims } = (args.attrs ?? {}) as NamedAttrMap;
     const rank = x.shape.length;
-    if (x.dtype !== 'float32' || rank < 2 || !reducesAllButLast(axis, rank)) return stockSum(args);
+    if (x.dtype !== 'float32' || rank < 2 || !reducesAllButLast(axis, rank)) return stock(args);
     const cols = x.shape[rank - 1]!;
     const rows = x.shape.slice(0, -1).reduce((a, b) => a * b, 1);
     const out = backend.makeOutput(keepDims === true ? [...new Array<number>(rank - 1).fill(1), cols] : [cols], 'float32');
-    const simd = useSimd && cols % 4 === 0 ? simdKernelsFor(backend) : null;
+    const simd = useSimd && cols % 4 === 0 && rows > 0 ? simdKernelsFor(backend) : null;
     if (simd) {
       const scratch = backend.makeOutput([2 * cols], 'float32');
       try {
@@ -28,9 +36,13 @@ export function sumKernel(stockSum: KernelFunc, useSimd = true): KernelFunc {
       } finally {
         release(backend, scratch);
       }
-      return out;
+    } else {
+      sumRows(heapF32(backend, out), heapF32(backend, x), rows, cols);
     }
-    sumRows(heapF32(backend, out), heapF32(backend, x), rows, cols);
+    if (mean) {
+      const values = heapF32(backend, out);
+      for (let c = 0; c < cols; c++) values[c] = values[c]! / rows;
+    }
     return out;
   };
 }
