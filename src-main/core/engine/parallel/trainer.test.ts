@@ -153,6 +153,23 @@ describe('ParallelTrainer', () => {
     model.dispose();
   });
 
+  it('says so, and starts nothing, when a helper thread cannot build the model', async () => {
+    // A layer class only this thread knows: the helper's modelFromJSON cannot rebuild it.
+    class OnlyHere extends tf.layers.Layer {
+      static className = 'AtelierOnlyHereForTest';
+      override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+        return Array.isArray(inputs) ? inputs[0]! : inputs;
+      }
+    }
+    tf.serialization.registerClass(OnlyHere);
+    const model = tf.sequential({ layers: [tf.layers.flatten({ inputShape: [28, 28, 1] }), new OnlyHere({}), tf.layers.dense({ units: 10, activation: 'softmax' })] });
+    model.compile({ optimizer: tf.train.adam(0.01), loss: 'sparseCategoricalCrossentropy' });
+    await expect(ParallelTrainer.create(tf, model, 32, { threads: 2, shardSize: 16 })).rejects.toThrow(
+      /^Training on several threads failed: the training helper could not start: .*AtelierOnlyHereForTest.*Resume goes on from the last one\.$/s,
+    );
+    model.dispose();
+  });
+
   it('puts the model back as it was built after dispose (its own first layer and dropout seed)', async () => {
     const model = buildModel('dropout');
     const first = model.layers[0] as unknown as { call: unknown };

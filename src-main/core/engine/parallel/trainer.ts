@@ -35,7 +35,7 @@ export function shardSizeFor(batchSize: number): number {
 }
 
 /** Nice value of the helper threads on Linux: below the app's own threads, above other programs' idle work. */
-export const HELPER_NICENESS = Number(process.env.ATELIER_NICE ?? 5);
+export const HELPER_NICENESS = 5;
 
 /** A helper that has not answered a step in this long is taken for hung. */
 const HELPER_TIMEOUT_MS = 120_000;
@@ -105,7 +105,7 @@ class Helper {
 }
 
 const failed = (message: string) =>
-  new Error(`Training on several threads failed: ${message}. The epochs finished so far are kept; start the training again, or set fewer threads.`);
+  new Error(`Training on several threads failed: ${message}. The epochs finished so far are kept: Resume goes on from the last one.`);
 
 export class ParallelTrainer {
   readonly threads: number;
